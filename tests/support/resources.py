@@ -49,7 +49,11 @@ def create_tables(template: dict[str, Any] | None = None, *, region: str = "us-e
             AttributeDefinitions=props["AttributeDefinitions"],
             KeySchema=props["KeySchema"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
-            **({"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]} if "GlobalSecondaryIndexes" in props else {}),
+            **(
+                {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
+                if "GlobalSecondaryIndexes" in props
+                else {}
+            ),
         )
         names[logical_id] = name
     return names
