@@ -67,7 +67,9 @@ class LocalCloud:
         self.run_scheduler = run_scheduler
         self.retry_delays = retry_delays
         self.deployment: Deployment | None = None
+        self.control_port: int | None = None
         self.gateway: Any = None
+        self.gateway_stage = ""
         self.api_url: str | None = None
         self.started_at = 0.0
         self.ready_seconds = 0.0
@@ -106,7 +108,7 @@ class LocalCloud:
         return self
 
     def deploy(self, template: Path | None = None, *, parameters: dict[str, str] | None = None) -> Deployment:
-        from localcloud.apigateway import LocalApiGateway, routes_from_sam
+        from localcloud.apigateway import LocalApiGateway, api_from_sam
 
         deployer = Deployer(
             endpoint_url=self.endpoint,
@@ -131,20 +133,26 @@ class LocalCloud:
                 enabled=sched["enabled"],
             )
         if deployment.api:
-            rest_api_id, routes = routes_from_sam(deployment.sam, deployment.functions)
+            api = api_from_sam(deployment.sam, deployment.functions, parameters=deployment.parameters)
+            real_id = deployment.api["rest_apis"].get(api.logical_id, api.logical_id)
+            if self.gateway is not None and self.gateway_stage != api.stage_name:
+                self.gateway.stop()
+                self.gateway = None
             if self.gateway is None:
                 self.gateway = LocalApiGateway(
-                    routes,
+                    api.routes,
                     self._invoke_sync,
-                    rest_api_id=deployment.api["rest_apis"].get(rest_api_id, rest_api_id),
+                    rest_api_id=real_id,
+                    stage=api.stage_name,
                     port=self.api_port,
                     region=self.region,
                     account_id=ACCOUNT_ID,
                 )
                 self.api_url = self.gateway.start()
+                self.gateway_stage = api.stage_name
             else:
-                self.gateway.set_routes(routes)
-            real_id = deployment.api["rest_apis"].get(rest_api_id, rest_api_id)
+                self.gateway.set_routes(api.routes)
+            # Outputs that name the execute-api URL point at the local gateway instead.
             prefix = f"https://{real_id}.execute-api.{self.region}.amazonaws.com"
             base = self.api_url.rsplit("/", 1)[0] if self.api_url else ""
             for name, value in deployment.outputs.items():
@@ -215,7 +223,7 @@ class LocalCloud:
             "outputs": self.outputs,
             "functions": self.deployment.functions if self.deployment else {},
             "pid": os.getpid(),
-            "control_port": getattr(self, "control_port", None),
+            "control_port": self.control_port,
         }
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(state, indent=2))

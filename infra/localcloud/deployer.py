@@ -181,6 +181,7 @@ class Deployment:
     schedules: list[dict[str, Any]]
     api: dict[str, Any] | None
     sam: dict[str, Any]
+    parameters: dict[str, str]
 
 
 class Deployer:
@@ -257,7 +258,15 @@ class Deployer:
             name: str(self.resolver.resolve(out["Value"])) for name, out in (cfn.get("Outputs") or {}).items()
         }
         api = self._api_info(sam)
-        return Deployment(stack_name, outputs, dict(self.functions), self.schedules, api, sam)
+        return Deployment(
+            stack_name,
+            outputs,
+            dict(self.functions),
+            self.schedules,
+            api,
+            sam,
+            {k: str(v) for k, v in params.items()},
+        )
 
     def _parameters(self, sam: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {}

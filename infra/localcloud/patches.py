@@ -178,6 +178,43 @@ def install(
         )
 
     sfn_models.StepFunctionsParserBackend.start_execution = start_execution
+    _serialise_dynamodb()
+
+
+_DDB_OPS = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_write_item",
+    "batch_get_item",
+)
+
+
+def _serialise_dynamodb() -> None:
+    """Make each DynamoDB request atomic, as the real service's are.
+
+    moto's backend is not thread-safe: a conditional write checks then writes without a lock, an
+    UpdateItem is visible half-applied, and a cancelled transaction restores a copy of the whole
+    table, erasing other writers' items. The threaded server would race where DynamoDB does not.
+    """
+    import moto.dynamodb.models as ddb_models
+
+    lock = threading.RLock()
+    for name in _DDB_OPS:
+        original = getattr(ddb_models.DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(ddb_models.DynamoDBBackend, name, atomic)
 
 
 def _async(fn: str, event: str) -> None:

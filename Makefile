@@ -1,0 +1,58 @@
+# Lockgate: `make demo` runs the whole lifecycle on the local cloud; `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+.PHONY: demo test lint typecheck cfn-lint unit integration bench bench-smoke soak schema lock clean up
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/lockgate demo
+
+up: $(BIN)/.installed
+	$(BIN)/lockgate up
+
+test: $(BIN)/.installed lint typecheck cfn-lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+cfn-lint: $(BIN)/.installed
+	$(BIN)/cfn-lint template.yaml
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest -q tests/unit tests/functional
+
+integration: $(BIN)/.installed
+	$(BIN)/pytest -q tests/integration
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.run
+
+bench-smoke: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.run --smoke
+
+soak: $(BIN)/.installed
+	LOCKGATE_PROFILE=soak $(BIN)/pytest -q -m soak tests
+
+schema: $(BIN)/.installed
+	$(BIN)/python -c "from lockgate.spec import json_schema; open('schemas/spec.schema.json','w').write(json_schema())"
+
+# Re-pin every dependency (needs network); commit requirements.lock afterwards.
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .lockgate .pytest_cache .mypy_cache .ruff_cache

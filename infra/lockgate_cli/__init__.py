@@ -1,0 +1,1 @@
+"""The `lockgate` operator CLI."""
