@@ -16,9 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from lockgate.errors import SpecInvalidError
 
 Task = Literal["classification", "regression"]
-Algorithm = Literal[
-    "logistic_regression", "linear_regression", "random_forest", "gradient_boosting"
-]
+Algorithm = Literal["logistic_regression", "linear_regression", "random_forest", "gradient_boosting"]
 Metric = Literal["accuracy", "roc_auc", "f1", "log_loss", "rmse", "mae", "r2"]
 FeatureType = Literal["number", "string"]
 
@@ -36,7 +34,9 @@ class DataGates(_Strict):
 
     min_rows: int = Field(default=50, ge=1, description="Fewer rows than this rejects the upload.")
     max_null_fraction: float = Field(default=0.3, ge=0, le=1, description="Per column.")
-    max_duplicate_fraction: float = Field(default=0.5, ge=0, le=1, description="Share of fully duplicated rows.")
+    max_duplicate_fraction: float = Field(
+        default=0.5, ge=0, le=1, description="Share of fully duplicated rows."
+    )
     min_class_share: float = Field(
         default=0.01, ge=0, le=0.5, description="Classification: the rarest class must reach this share."
     )
@@ -46,13 +46,18 @@ class DataGates(_Strict):
         le=1,
         description="A single feature predicting the target this well (accuracy / R²) is target leakage.",
     )
-    max_category_count: int = Field(default=200, ge=2, description="More distinct values than this in a string column is refused.")
+    max_category_count: int = Field(
+        default=200, ge=2, description="More distinct values than this in a string column is refused."
+    )
     max_new_category_share: float = Field(
-        default=0.2, ge=0, le=1,
+        default=0.2,
+        ge=0,
+        le=1,
         description="Share of rows whose category was never seen in the last accepted dataset.",
     )
     max_range_shift: float = Field(
-        default=0.5, ge=0,
+        default=0.5,
+        ge=0,
         description="How far (as a fraction of the last accepted dataset's range) the new range may extend.",
     )
 
@@ -60,10 +65,18 @@ class DataGates(_Strict):
 class ModelGates(_Strict):
     """Thresholds a candidate model must pass before it is registered."""
 
-    min_metric: float | None = Field(default=None, description="Absolute floor (or ceiling for loss metrics) on the primary metric.")
-    min_improvement_abs: float = Field(default=0.0, ge=0, description="Champion/challenger: required absolute improvement.")
-    min_improvement_rel: float = Field(default=0.0, ge=0, description="Champion/challenger: required relative improvement.")
-    parity_tolerance: float = Field(default=1e-4, gt=0, description="Max |p_onnx - p_sklearn| on the holdout.")
+    min_metric: float | None = Field(
+        default=None, description="Absolute floor (or ceiling for loss metrics) on the primary metric."
+    )
+    min_improvement_abs: float = Field(
+        default=0.0, ge=0, description="Champion/challenger: required absolute improvement."
+    )
+    min_improvement_rel: float = Field(
+        default=0.0, ge=0, description="Champion/challenger: required relative improvement."
+    )
+    parity_tolerance: float = Field(
+        default=1e-4, gt=0, description="Max |p_onnx - p_sklearn| on the holdout."
+    )
 
 
 class Gates(_Strict):
@@ -82,30 +95,61 @@ class Search(_Strict):
 class Monitoring(_Strict):
     """How drift and performance are watched once a model is serving."""
 
-    cadence_minutes: int = Field(default=60, ge=1, description="How often the drift check runs for this model.")
+    cadence_minutes: int = Field(
+        default=60, ge=1, description="How often the drift check runs for this model."
+    )
     short_window_minutes: int = Field(default=60, ge=1, description="Recent window: catches sudden spikes.")
-    long_window_minutes: int = Field(default=7 * 24 * 60, ge=1, description="Long window: catches slow drift.")
-    min_samples: int = Field(default=30, ge=1, description="Fewer captured rows than this: the window is skipped, not judged.")
-    drift_share: float = Field(default=0.5, gt=0, le=1, description="Dataset drift when this share of features drift.")
-    stattest: str | None = Field(default=None, description="Force one test for every feature (ks, chisquare, z, wasserstein, jensenshannon, psi).")
-    stattest_threshold: float | None = Field(default=None, gt=0, description="Override the chosen test's threshold.")
-    performance_drop: float = Field(default=0.05, ge=0, description="Flag when the primary metric on labelled traffic falls this far below holdout.")
+    long_window_minutes: int = Field(
+        default=7 * 24 * 60, ge=1, description="Long window: catches slow drift."
+    )
+    min_samples: int = Field(
+        default=30, ge=1, description="Fewer captured rows than this: the window is skipped, not judged."
+    )
+    drift_share: float = Field(
+        default=0.5, gt=0, le=1, description="Dataset drift when this share of features drift."
+    )
+    stattest: str | None = Field(
+        default=None,
+        description="Force one test for every feature (ks, chisquare, z, wasserstein, jensenshannon, psi).",
+    )
+    stattest_threshold: float | None = Field(
+        default=None, gt=0, description="Override the chosen test's threshold."
+    )
+    performance_drop: float = Field(
+        default=0.05,
+        ge=0,
+        description="Flag when the primary metric on labelled traffic falls this far below holdout.",
+    )
     on_drift: Literal["alert", "retrain"] = Field(default="alert")
-    retrain_cooldown_minutes: int = Field(default=24 * 60, ge=0, description="No second retraining within this time.")
+    retrain_cooldown_minutes: int = Field(
+        default=24 * 60, ge=0, description="No second retraining within this time."
+    )
 
 
 class ModelSpec(_Strict):
-    model: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="Lowercase letters, digits and dashes.")
+    model: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="Lowercase letters, digits and dashes."
+    )
     task: Task
     target: str = Field(min_length=1)
-    description: str = Field(default="", description="The intent: what the model is for. Shown on the model card.")
-    ignore: list[str] = Field(default_factory=list, description="Columns to drop before training (ids, timestamps).")
-    features: dict[str, FeatureType] | None = Field(default=None, description="Declared feature types; inferred when omitted.")
-    positive_class: str | int | None = Field(default=None, description="Binary classification: the class ROC AUC and F1 score.")
+    description: str = Field(
+        default="", description="The intent: what the model is for. Shown on the model card."
+    )
+    ignore: list[str] = Field(
+        default_factory=list, description="Columns to drop before training (ids, timestamps)."
+    )
+    features: dict[str, FeatureType] | None = Field(
+        default=None, description="Declared feature types; inferred when omitted."
+    )
+    positive_class: str | int | None = Field(
+        default=None, description="Binary classification: the class ROC AUC and F1 score."
+    )
     algorithm: Algorithm | None = Field(default=None, description="Defaults to gradient_boosting.")
     params: dict[str, Any] = Field(default_factory=dict, description="Estimator hyperparameters.")
     search: Search | None = None
-    metric: Metric | None = Field(default=None, description="Primary metric; roc_auc (classification) or rmse (regression) by default.")
+    metric: Metric | None = Field(
+        default=None, description="Primary metric; roc_auc (classification) or rmse (regression) by default."
+    )
     seed: int = Field(default=42, ge=0)
     test_size: float = Field(default=0.2, gt=0.05, lt=0.5)
     gates: Gates = Gates()
@@ -116,7 +160,9 @@ class ModelSpec(_Strict):
     def _consistent(self) -> ModelSpec:
         allowed = CLASSIFICATION_METRICS if self.task == "classification" else REGRESSION_METRICS
         if self.metric is not None and self.metric not in allowed:
-            raise ValueError(f"metric {self.metric!r} does not apply to {self.task}; use one of {', '.join(allowed)}")
+            raise ValueError(
+                f"metric {self.metric!r} does not apply to {self.task}; use one of {', '.join(allowed)}"
+            )
         if self.task == "regression" and self.algorithm == "logistic_regression":
             raise ValueError("algorithm logistic_regression is for classification; use linear_regression")
         if self.task == "classification" and self.algorithm == "linear_regression":

@@ -1,0 +1,61 @@
+"""Ingest: S3 ``datasets/<model>/<name>`` uploads -> content-addressed dataset, record, training run."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from lockgate import aws
+from lockgate.artifacts import S3ArtifactStore
+from lockgate.config import settings
+from lockgate.datasets import DynamoDBDatasetStore, IngestDeps, UploadRef, ingest_upload
+
+logger = Logger()
+
+
+@functools.cache
+def _deps() -> IngestDeps:
+    cfg = settings()
+    cfg.require("artifact_bucket", "registry_table", "idempotency_table", "training_state_machine_arn")
+    return IngestDeps(
+        store=DynamoDBDatasetStore(cfg.registry_table),
+        artifacts=S3ArtifactStore(cfg.artifact_bucket),
+        state_machine_arn=cfg.training_state_machine_arn,
+        max_upload_bytes=cfg.max_upload_bytes,
+        bus_name=cfg.event_bus_name,
+    )
+
+
+@functools.cache
+def _process() -> tuple[IdempotencyConfig, Any]:
+    """Idempotent per object version: bucket + key + versionId (or eTag) is the idempotency key."""
+    persistence = DynamoDBPersistenceLayer(settings().idempotency_table, boto3_client=aws.client("dynamodb"))
+    config = IdempotencyConfig(
+        event_key_jmespath="[bucket, key, version_id || etag]", expires_after_seconds=86400
+    )
+
+    def process(upload: dict[str, Any]) -> dict[str, Any]:
+        result = ingest_upload(UploadRef(**upload), _deps())
+        logger.info("ingested", extra=result.to_dict())
+        return result.to_dict()
+
+    wrapped = idempotent_function(
+        data_keyword_argument="upload", persistence_store=persistence, config=config
+    )
+    return config, wrapped(process)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if event.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
+        return {"results": []}
+    config, process = _process()
+    config.register_lambda_context(context)
+    results = [process(upload=UploadRef.from_s3_record(r).to_dict()) for r in event.get("Records", [])]
+    return {"results": results}
