@@ -1,0 +1,38 @@
+"""Training state machine task: holdout metrics and model gates (floor + champion/challenger).
+
+Reads ``$.training`` (the train task's output). A failed gate marks the run rejected, announces
+``Model Rejected`` and raises ``ModelRejectedError`` for the state machine to catch by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from lockgate import events
+from lockgate.artifacts import S3ArtifactStore
+from lockgate.config import settings
+from lockgate.evaluation import evaluate_step
+from lockgate.registry import DynamoDBModelRegistry
+from lockgate.runs import DynamoDBRunStore
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(log_event=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    cfg = settings()
+    cfg.require("artifact_bucket", "registry_table")
+    result = evaluate_step(
+        artifacts=S3ArtifactStore(cfg.artifact_bucket),
+        runs=DynamoDBRunStore(cfg.registry_table),
+        registry=DynamoDBModelRegistry(cfg.registry_table),
+        publish=events.publish,
+        model=event["model"],
+        run_id=event["run_id"],
+        spec_id=event["spec"]["id"],
+        training=event["training"],
+    )
+    logger.info("candidate passed the gates", extra={"gates": result.gates.to_dict()})
+    return result.to_dict()

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+from lockgate.runs import DynamoDBRunStore, RunNotFoundError
+from moto import mock_aws
+from support.resources import create_platform
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch):
+    with mock_aws():
+        names = create_platform(monkeypatch)
+        yield DynamoDBRunStore(names["REGISTRY_TABLE"])
+
+
+def test_a_run_moves_from_running_to_its_outcome_with_floats_intact(runs: DynamoDBRunStore) -> None:
+    started = runs.start("m", "r-1", dataset_id="abc", trigger="upload")
+    assert started.status == "running"
+    runs.update("m", "r-1", metrics={"roc_auc": 0.9123, "log_loss": float("nan")}, seed=7)
+    rejected = runs.mark_rejected("m", "r-1", "too weak", metric="roc_auc", candidate=0.9123, champion=0.95)
+    assert rejected.status == "rejected" and rejected.reason == "too weak"
+    assert rejected.metrics == {"roc_auc": 0.9123, "log_loss": None}
+    assert rejected.gates["champion"] == 0.95 and rejected.seed == 7
+    assert runs.get("m", "r-1").to_dict() == rejected.to_dict()
+
+
+def test_redelivered_start_keeps_the_existing_run(runs: DynamoDBRunStore) -> None:
+    runs.start("m", "r-1", dataset_id="abc", trigger="upload")
+    runs.mark_failed("m", "r-1", "boom")
+    again = runs.start("m", "r-1", dataset_id="abc", trigger="upload")
+    assert again.status == "failed" and again.reason == "boom"
+
+
+def test_unknown_runs_and_fields_are_refused(runs: DynamoDBRunStore) -> None:
+    with pytest.raises(RunNotFoundError):
+        runs.get("m", "nope")
+    with pytest.raises(RunNotFoundError):
+        runs.update("m", "nope", seed=1)
+    runs.start("m", "r-1", dataset_id="abc", trigger="upload")
+    with pytest.raises(ValueError, match="colour"):
+        runs.update("m", "r-1", colour="red")
