@@ -1,0 +1,73 @@
+"""Lineage: dataset → validation report → run → version → approvals → promotions, by content ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from lockgate.ddb import serialize
+from lockgate.errors import VersionNotFoundError
+from lockgate.lineage import lineage
+from lockgate.registry import CHAMPION, PENDING, DynamoDBModelRegistry
+from lockgate.runs import DynamoDBRunStore
+from moto import mock_aws
+from registry_support import Recorder, register
+from support.resources import create_platform
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBModelRegistry]:
+    with mock_aws():
+        names = create_platform(monkeypatch)
+        yield DynamoDBModelRegistry(names["REGISTRY_TABLE"], publisher=Recorder())
+
+
+def test_lineage_links_every_step_by_content_id(registry: DynamoDBModelRegistry) -> None:
+    # GIVEN an accepted dataset, a run on it, a version that was approved and promoted
+    registry.ddb.put_item(
+        TableName=registry.table_name,
+        Item=serialize(
+            {
+                "pk": "MODEL#income",
+                "sk": "DATASET#" + "a" * 64,
+                "dataset_id": "a" * 64,
+                "source_key": "datasets/income/adult.csv",
+                "rows": 1000,
+                "status": "accepted",
+                "report_id": "c" * 64,
+            }
+        ),
+    )
+    runs = DynamoDBRunStore(registry.table_name)
+    runs.start("income", "r1", dataset_id="a" * 64, trigger="upload")
+    register(registry, run_id="r1", status=PENDING)
+    registry.approve("income", 1, actor="alice", comment="ok")
+    registry.set_alias("income", CHAMPION, 1, actor="ci")
+    # WHEN its lineage is read
+    chain = lineage("income", 1, registry=registry)
+    # THEN every link is there
+    assert chain.dataset["source_key"] == "datasets/income/adult.csv"
+    assert chain.dataset["rows"] == 1000
+    assert chain.validation_report_id == "c" * 64
+    assert chain.run["run_id"] == "r1" and chain.run["seed"] == 42 and chain.run["status"] == "running"
+    assert chain.model_version["model_artifact"] == "d" * 64
+    assert [a["actor"] for a in chain.approvals] == ["alice"]
+    assert [(p["alias"], p["version"]) for p in chain.promotions] == [(CHAMPION, 1)]
+    text = chain.render_text()
+    for content_id in ("a" * 64, "c" * 64, "d" * 64, "e" * 64):
+        assert content_id in text
+    assert "approve by alice: ok" in text
+    assert chain.to_dict()["promotions"][0]["actor"] == "ci"
+
+
+def test_lineage_of_a_missing_version_is_not_found(registry: DynamoDBModelRegistry) -> None:
+    with pytest.raises(VersionNotFoundError):
+        lineage("income", 3, registry=registry)
+
+
+def test_lineage_tolerates_missing_upstream_records(registry: DynamoDBModelRegistry) -> None:
+    register(registry, run_id="r9")
+    chain = lineage("income", 1, registry=registry)
+    assert chain.dataset == {"dataset_id": "a" * 64}
+    assert "unknown" in chain.render_text()
+    assert chain.promotions == []

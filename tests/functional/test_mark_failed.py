@@ -1,0 +1,61 @@
+"""The MarkFailed Catch target: run failed with its reason, nothing half-registered, event out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from lockgate.registry import APPROVED, PENDING, REJECTED, DynamoDBModelRegistry
+from lockgate.runs import DynamoDBRunStore
+from moto import mock_aws
+from registry_support import register
+from support.handlers import FakeContext, load_event, load_function
+from support.resources import capture_events, create_platform, drain_events
+
+
+@pytest.fixture
+def names(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    with mock_aws():
+        yield create_platform(monkeypatch)
+
+
+def test_a_training_error_marks_the_run_failed_and_emits_training_failed(names: dict[str, str]) -> None:
+    # GIVEN a running run whose training task raised
+    runs = DynamoDBRunStore(names["REGISTRY_TABLE"])
+    event = load_event("mark_failed", "training_error")
+    runs.start("income", event["run_id"], dataset_id=event["dataset"]["id"], trigger="upload")
+    queue = capture_events(names["EVENT_BUS_NAME"])
+    # WHEN the Catch target runs
+    load_function("mark_failed").handler(event, FakeContext("mark_failed"))
+    # THEN the run is failed with a reason a person can read (no stack trace)
+    run = runs.get("income", event["run_id"])
+    assert run.status == "failed"
+    assert run.reason == "TrainingError: estimator failed to converge: inputs contain NaN"
+    # AND Training Failed carries model, run, dataset, error and cause
+    (failed,) = [e for e in drain_events(queue) if e["detail-type"] == "Training Failed"]
+    assert failed["detail"]["model"] == "income"
+    assert failed["detail"]["run_id"] == event["run_id"]
+    assert failed["detail"]["dataset_id"] == event["dataset"]["id"]
+    assert failed["detail"]["error"] == "TrainingError"
+    assert "stackTrace" not in failed["detail"]["cause"]
+    # AND no version was registered
+    assert DynamoDBModelRegistry(names["REGISTRY_TABLE"]).list_models() == []
+
+
+def test_a_pending_version_of_the_failed_run_is_rejected(names: dict[str, str]) -> None:
+    registry = DynamoDBModelRegistry(names["REGISTRY_TABLE"])
+    event = load_event("mark_failed", "approval_timeout")
+    register(registry, run_id=event["run_id"], status=PENDING)
+    result = load_function("mark_failed").handler(event, FakeContext("mark_failed"))
+    version = registry.get_model_version("income", 1)
+    assert version.status == REJECTED
+    assert version.approvals[-1]["comment"].startswith("training failed: States.Timeout")
+    assert result["rejected_version"] == 1
+
+
+def test_an_approved_version_is_left_alone(names: dict[str, str]) -> None:
+    registry = DynamoDBModelRegistry(names["REGISTRY_TABLE"])
+    event = load_event("mark_failed", "approval_timeout")
+    register(registry, run_id=event["run_id"], status=APPROVED)
+    load_function("mark_failed").handler(event, FakeContext("mark_failed"))
+    assert registry.get_model_version("income", 1).status == APPROVED
