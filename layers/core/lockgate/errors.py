@@ -117,3 +117,12 @@ HTTP_STATUS: dict[str, int] = {
 
 def http_status(error: LockgateError) -> int:
     return HTTP_STATUS.get(error.code, 500)
+
+
+class ModelServingError(LockgateError):
+    """The model, not the caller, is at fault: a non-finite output, a graph that disagrees with its signature."""
+
+    code = "ModelServingError"
+
+
+HTTP_STATUS[ModelServingError.code] = 500

@@ -1,0 +1,76 @@
+"""The TOKEN authorizer against tokens stored (hashed) in the registry table, on moto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from lockgate.errors import InvalidRequestError, UnauthorizedError
+from lockgate.tokens import create_token, revoke_token, token_hash, verify_token
+from moto import mock_aws
+from support.handlers import FakeContext, load_event, load_function
+from support.resources import create_platform
+
+
+@pytest.fixture
+def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    with mock_aws():
+        yield create_platform(monkeypatch)
+
+
+def authorize(token: str) -> dict[str, Any]:
+    event = {**load_event("authorizer", "token"), "authorizationToken": f"Bearer {token}"}
+    result: dict[str, Any] = load_function("authorizer").handler(event, FakeContext("authorizer"))
+    return result
+
+
+def test_a_valid_token_gets_an_api_wide_allow_policy_with_its_role(platform: dict[str, str]) -> None:
+    # GIVEN an admin token minted for alice
+    token = create_token("admin", "alice")
+    # WHEN API Gateway asks about it
+    result = authorize(token)
+    # THEN the whole stage is allowed (the policy is cached across routes) and the role travels along
+    statement = result["policyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/*/*"
+    assert result["context"] == {"role": "admin", "name": "alice"} and result["principalId"] == "alice"
+
+
+def test_only_the_hash_is_stored(platform: dict[str, str]) -> None:
+    token = create_token("predict", "ci")
+    items = boto3.client("dynamodb").scan(TableName=platform["REGISTRY_TABLE"])["Items"]
+    assert [i["pk"]["S"] for i in items] == [f"TOKEN#{token_hash(token)}"]
+    assert token not in str(items)
+
+
+@pytest.mark.parametrize(
+    "token", ["", "lg_unknown-token-000000000000000000", "not-a-lockgate-token", "lg_" + "a" * 500]
+)
+def test_bad_tokens_are_401(platform: dict[str, str], token: str) -> None:
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        authorize(token)
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer", "lg_token-without-scheme-000000000"])
+def test_malformed_headers_are_401(platform: dict[str, str], header: str | None) -> None:
+    event = {**load_event("authorizer", "missing"), "authorizationToken": header}
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        load_function("authorizer").handler(event, FakeContext("authorizer"))
+
+
+def test_revoked_token_is_refused(platform: dict[str, str]) -> None:
+    token = create_token("predict", "bob")
+    assert verify_token(token).role == "predict"
+    revoke_token(token)
+    with pytest.raises(UnauthorizedError):
+        verify_token(token)
+
+
+@pytest.mark.parametrize(
+    ("role", "name"), [("root", "x"), ("admin", ""), ("admin", "a b"), ("predict", "x" * 65)]
+)
+def test_create_token_validates_role_and_name(platform: dict[str, str], role: str, name: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        create_token(role, name)
