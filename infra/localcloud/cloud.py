@@ -241,7 +241,7 @@ class LocalCloud:
         for bus in backend.event_buses.values():
             rule = bus.rules.get(rule_name)
             if rule is not None:
-                rule.send_to_targets(event)
+                rule.send_to_targets(event)  # type: ignore[arg-type]
                 return
         log.warning("schedule %s has no rule", rule_name)
 

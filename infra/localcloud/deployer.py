@@ -358,10 +358,15 @@ class Deployer:
         if "VersioningConfiguration" in p:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
         if "BucketEncryption" in p:
-            s3.put_bucket_encryption(
-                Bucket=name,
-                ServerSideEncryptionConfiguration=p["BucketEncryption"]["ServerSideEncryptionConfiguration"],
-            )
+            # CloudFormation's BucketEncryption holds a list of rules; the API wants {"Rules": [...]}.
+            rules = [
+                {
+                    ("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault" else k): v
+                    for k, v in r.items()
+                }
+                for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
         if "PublicAccessBlockConfiguration" in p:
             s3.put_public_access_block(
                 Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"]

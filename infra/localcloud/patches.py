@@ -65,7 +65,7 @@ def install(
             response_headers["x-amz-function-error"] = "Unhandled"
         if headers.get("x-amz-log-type") == "Tail":
             response_headers["x-amz-log-result"] = base64.b64encode(result.logs.encode()[-4096:]).decode()
-        return result.payload
+        return bytes(result.payload)
 
     lambda_models.LambdaFunction.invoke = invoke
 
@@ -128,7 +128,8 @@ def install(
         try:
             if not self.event_pattern.matches_event(original_event):
                 return
-            ours, theirs = [], []
+            ours: list[dict[str, Any]] = []
+            theirs: list[dict[str, Any]] = []
             for target in self.targets:
                 service = target["Arn"].split(":")[2]
                 (ours if service in ("lambda", "states", "sns") else theirs).append(target)
@@ -165,7 +166,7 @@ def install(
 
     original_start = sfn_models.StepFunctionsParserBackend.start_execution
 
-    def start_execution(
+    def start_named_execution(
         self: Any,
         state_machine_arn: str,
         name: Any = None,
@@ -177,8 +178,52 @@ def install(
             self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
         )
 
-    sfn_models.StepFunctionsParserBackend.start_execution = start_execution
+    sfn_models.StepFunctionsParserBackend.start_execution = start_named_execution
     _serialise_dynamodb()
+    _loopback_is_secure_transport()
+
+
+def _loopback_is_secure_transport() -> None:
+    """Evaluate bucket policies as for a TLS request.
+
+    The templates' buckets deny ``aws:SecureTransport = false`` (TLS only). Every client of the
+    local cloud reaches it over loopback, where there is no wire to protect; requests here count as
+    secure transport, as every boto3 request to AWS (HTTPS) does. moto evaluates only
+    ``StringEquals`` conditions and answers DENIED whenever a condition does not hold, whatever the
+    statement's effect; statements whose conditions do not hold are dropped here instead, which is
+    IAM's rule.
+    """
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3 import models as s3_models
+
+    context = {"aws:securetransport": "true"}
+
+    def holds(condition: dict[str, Any]) -> bool:
+        for operator, pairs in condition.items():
+            if operator not in ("Bool", "StringEquals"):
+                continue  # unknown operators: keep the statement, as moto did
+            for key, expected in pairs.items():
+                actual = context.get(key.lower())
+                values = expected if isinstance(expected, list) else [expected]
+                if actual is None or actual.lower() not in {str(v).lower() for v in values}:
+                    return False
+        return True
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        doc = json.loads(self.policy.decode())
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        applicable = [
+            {k: v for k, v in st.items() if k != "Condition"}
+            for st in statements
+            if holds(st.get("Condition", {}))
+        ]
+        if not applicable:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**doc, "Statement": applicable})).is_action_permitted(action, resource)
+
+    s3_models.FakeBucket.get_permission = get_permission
 
 
 _DDB_OPS = (

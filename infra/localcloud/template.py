@@ -59,7 +59,7 @@ class _ManagedPolicies(dict[str, str]):
     def __getitem__(self, key: str) -> str:
         return f"arn:aws:iam::aws:policy/{key}"
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default
 
 
@@ -86,7 +86,8 @@ def translate(sam: dict[str, Any], root: Path, parameters: dict[str, str], regio
             props["Definition"] = json.loads(path.read_text())
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     try:
-        return transform(sam, parameters, _StaticPolicyLoader())  # type: ignore[arg-type]
+        result: dict[str, Any] = transform(sam, parameters, _StaticPolicyLoader())
+        return result
     except Exception as exc:  # samtranslator raises InvalidDocumentException with causes
         causes = getattr(exc, "causes", None)
         detail = "; ".join(str(c) for c in causes) if causes else str(exc)

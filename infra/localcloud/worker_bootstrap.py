@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from typing import Any
 
 
 class _LogSink(io.TextIOBase):
@@ -43,7 +44,7 @@ class _LogSink(io.TextIOBase):
 
 
 class _Context:
-    def __init__(self, info: dict) -> None:
+    def __init__(self, info: dict[str, Any]) -> None:
         self.function_name = info["function_name"]
         self.function_version = info.get("function_version", "$LATEST")
         self.invoked_function_arn = info["invoked_function_arn"]
@@ -59,7 +60,7 @@ class _Context:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
-def _read(fd: int) -> dict | None:
+def _read(fd: int) -> dict[str, Any] | None:
     header = _read_exact(fd, 4)
     if header is None:
         return None
@@ -78,12 +79,12 @@ def _read_exact(fd: int, n: int) -> bytes | None:
     return buf
 
 
-def _write(fd: int, message: dict) -> None:
+def _write(fd: int, message: dict[str, Any]) -> None:
     data = json.dumps(message).encode()
     os.write(fd, struct.pack(">I", len(data)) + data)
 
 
-def _error(exc: BaseException, request_id: str) -> dict:
+def _error(exc: BaseException, request_id: str) -> dict[str, Any]:
     return {
         "errorMessage": str(exc),
         "errorType": type(exc).__name__,
@@ -97,8 +98,8 @@ def main() -> None:
     paths = json.loads(sys.argv[3])
     sys.path[:0] = paths
     sink = _LogSink()
-    sys.stdout = sink  # type: ignore[assignment]
-    sys.stderr = sink  # type: ignore[assignment]
+    sys.stdout = sink
+    sys.stderr = sink
     module_name, _, func_name = os.environ["_HANDLER"].rpartition(".")
     handler = None
     init_error = None
@@ -137,6 +138,7 @@ def main() -> None:
             }
         else:
             try:
+                assert handler is not None
                 value = handler(json.loads(request["event"]), ctx)
                 result = {"ok": True, "payload": json.dumps(value)}
             except Exception as exc:  # noqa: BLE001 - the runtime reports every handler error
