@@ -14,7 +14,10 @@ from typing import Any
 
 import boto3
 
-STATE_FILE = Path(os.environ.get("LOCKGATE_STATE_DIR", ".lockgate")) / "state.json"
+
+def state_file() -> Path:
+    """Where `lockgate up` records the running local cloud (``LOCKGATE_STATE_DIR``, default ``.lockgate``)."""
+    return Path(os.environ.get("LOCKGATE_STATE_DIR", ".lockgate")) / "state.json"
 
 
 class CliError(Exception):
@@ -70,11 +73,12 @@ def resolve_target(stack: str | None, region: str | None = None) -> Target:
             raise CliError(f"cannot read stack {stack} in {region}: {exc}") from exc
         outputs = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
         return Target(endpoint=None, region=region, outputs=outputs, stack=stack, local=False)
-    if not STATE_FILE.exists():
+    path = state_file()
+    if not path.exists():
         raise CliError(
             "no local cloud is running here; start one with `lockgate up` (or pass --stack NAME for AWS)"
         )
-    state = json.loads(STATE_FILE.read_text())
+    state = json.loads(path.read_text())
     return Target(
         endpoint=state["endpoint"],
         region=state["region"],
