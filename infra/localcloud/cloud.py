@@ -87,6 +87,8 @@ class LocalCloud:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         _plug_jsonata()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # The ASL interpreter logs every Fail state as an ERROR; executions record them anyway.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.server.start()
         self.runtime = LambdaRuntime(

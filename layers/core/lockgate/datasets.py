@@ -450,12 +450,27 @@ def _reject(deps: IngestDeps, ref: UploadRef, model: str | None, reason: str, **
     return IngestResult(outcome="rejected", key=ref.key, model=model, reasons=(reason,))
 
 
-def _start(deps: IngestDeps, record: DatasetRecord, spec_id: str) -> str:
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _provenance(metadata: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """What started this upload (``upload`` or ``drift``) and the datasets it was built from.
+
+    A retraining dataset written by the drift check carries ``lockgate-trigger: drift`` and
+    ``lockgate-parents`` (comma-separated dataset ids) as object metadata; anything else is a
+    person's upload. Malformed values are ignored rather than trusted.
+    """
+    trigger = "drift" if metadata.get("lockgate-trigger") == "drift" else "upload"
+    parents = tuple(p for p in metadata.get("lockgate-parents", "").split(",") if _SHA256_RE.match(p))
+    return trigger, parents
+
+
+def _start(deps: IngestDeps, record: DatasetRecord, spec_id: str, trigger: str = "upload") -> str:
     name = execution_name(record.model, record.dataset_id)
     payload = {
         "model": record.model,
         "run_id": run_id_for(record.dataset_id),
-        "trigger": "upload",
+        "trigger": trigger,
         "dataset": {
             "id": record.dataset_id,
             "bucket": deps.artifacts.bucket,
@@ -530,6 +545,7 @@ def ingest_upload(ref: UploadRef, deps: IngestDeps) -> IngestResult:
         Metadata={"sha256": dataset_id},
     )
     spec_ref = deps.artifacts.put_json("specs", spec.to_dict())
+    trigger, parents = _provenance({k.lower(): v for k, v in (head.get("Metadata") or {}).items()})
     record = deps.store.record_upload(
         DatasetRecord(
             model=model,
@@ -540,13 +556,14 @@ def ingest_upload(ref: UploadRef, deps: IngestDeps) -> IngestResult:
             size=size,
             format=fmt,
             upload_id=ref.upload_id,
+            parents=parents,
         )
     )
     if record.status == "duplicate":
         return IngestResult(
             outcome="duplicate", key=ref.key, model=model, dataset_id=dataset_id, reasons=record.reasons
         )
-    arn = _start(deps, record, spec_ref.sha256)
+    arn = _start(deps, record, spec_ref.sha256, trigger)
     if record.execution_arn != arn:
         deps.store.set_execution(model, dataset_id, arn)
     return IngestResult(outcome="started", key=ref.key, model=model, dataset_id=dataset_id, execution_arn=arn)
