@@ -60,7 +60,7 @@ class LocalCloud:
         self.api_port = api_port
         self.region = region
         self.stack_name = stack_name
-        self.state_dir = state_dir or self.root / ".lockgate"
+        self.state_dir = (state_dir or self.root / ".lockgate").resolve()  # workers run in their code folder
         self.build_dir = self.state_dir / "build"
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.clock = clock

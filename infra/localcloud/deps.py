@@ -74,24 +74,33 @@ def _top_level_entries(dist: md.Distribution) -> set[Path]:
 
 
 def build_deps_dir(requirements_file: Path, cache_root: Path) -> Path | None:
-    """Folder of symlinks holding what ``requirements_file`` ships; None when there is no such file."""
+    """Folder of symlinks holding what ``requirements_file`` ships; None when there is no such file.
+
+    The folder is named by the requirements and the exact installed versions they resolve to, so
+    an upgraded environment builds a new one; a folder with a dangling link (the environment was
+    being reinstalled when it was built) is rebuilt.
+    """
     if not requirements_file.is_file():
         return None
-    text = requirements_file.read_text()
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    dists = resolve(_read_requirements(requirements_file))
+    pins = sorted(f"{_normalise(d.metadata['Name'])}=={d.version}" for d in dists)
+    digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:16]
     target = cache_root / digest
-    if (target / ".complete").exists():
+    if (target / ".complete").exists() and all(link.exists() for link in target.iterdir()):
         return target
-    reqs = _read_requirements(requirements_file)
     tmp = cache_root / f"{digest}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for dist in resolve(reqs):
+    for dist in dists:
         for entry in _top_level_entries(dist):
             link = tmp / entry.name
-            if entry.exists() and not link.exists():
+            if not entry.exists():
+                raise RuntimeError(
+                    f"{dist.metadata['Name']} is half-installed ({entry} is missing); reinstall the environment"
+                )
+            if not link.exists():
                 link.symlink_to(entry)
-    (tmp / ".complete").write_text(text)
+    (tmp / ".complete").write_text("\n".join(pins) + "\n")
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     return target

@@ -1,0 +1,3 @@
+from lockgate_cli.main import main
+
+main()
