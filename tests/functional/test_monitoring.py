@@ -302,7 +302,16 @@ def test_retrain_policy_writes_a_dataset_and_respects_the_cooldown(platform: Any
     assert later.drifted and later.retraining is not None and later.retraining["status"] == "skipped"
     started = [e for e in drain_events(queue) if e["detail-type"] == "Retraining Started"]
     assert len(started) == 1 and started[0]["detail"]["parents"] == first.retraining["parents"]
-    assert len(started[0]["detail"]["label_keys"]) == 1
+    detail = started[0]["detail"]
+    assert (
+        detail["label_files"] == 1 and "label_keys" not in detail
+    )  # counts in the event, keys in the manifest
+    manifest = json.loads(
+        boto3.client("s3")
+        .get_object(Bucket=names["ARTIFACT_BUCKET"], Key=f"retrain/{detail['manifest_id']}.json")["Body"]
+        .read()
+    )
+    assert len(manifest["label_keys"]) == 1
 
 
 def test_the_drift_function_handles_schedule_and_direct_invokes(

@@ -285,3 +285,24 @@ def test_events_go_to_the_bus_by_default(monkeypatch: pytest.MonkeyPatch) -> Non
         registry.set_alias("income", CHAMPION, 1, actor="ci")
         kinds = [e["detail-type"] for e in drain_events(queue)]
         assert sorted(kinds) == ["Model Approved", "Model Promoted", "Model Registered"]
+
+
+@pytest.mark.parametrize(("alias", "version"), [("été", 1), ("a/b", 1), ("x" * 65, 1), ("champion", 10**40), ("champion", 0)])
+def test_set_alias_refuses_names_and_versions_it_could_not_serve(alias: str, version: int) -> None:
+    with mock_aws():
+        from lockgate.errors import InvalidRequestError
+
+        registry = DynamoDBModelRegistry("unused-table")
+        with pytest.raises(InvalidRequestError):
+            registry.set_alias("income", alias, version, actor="tester")
+
+
+def test_a_reviewers_rejection_closes_the_run(registry: DynamoDBModelRegistry) -> None:
+    from lockgate.runs import DynamoDBRunStore
+
+    runs = DynamoDBRunStore(registry.table_name)
+    runs.start("income", "r9", dataset_id="a" * 64, trigger="upload")
+    register(registry, run_id="r9", status=PENDING)
+    registry.reject("income", 1, actor="bob", comment="bias on age")
+    run = runs.get("income", "r9")
+    assert run.status == "rejected" and run.reason == "rejected by bob: bias on age"

@@ -15,7 +15,6 @@ clock works.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -28,7 +27,7 @@ import numpy as np
 from botocore.exceptions import ClientError
 
 from lockgate import aws, events
-from lockgate.artifacts import S3ArtifactStore, sha256_hex
+from lockgate.artifacts import S3ArtifactStore
 from lockgate.config import settings
 from lockgate.drift import DriftConfig, detect_drift
 from lockgate.drift_report import DriftReport, WindowReport, render_html
@@ -38,7 +37,6 @@ from lockgate.spec import LOWER_IS_BETTER, ModelSpec, parse_spec
 CHAMPION = "champion"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RETRAIN_SK = "RETRAIN#LATEST"
-MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024
 
 
 class ChampionVersion(Protocol):
@@ -688,7 +686,11 @@ def start_retraining(
         "parents": manifest["parents"],
         "manifest_id": manifest_ref.sha256,
     }
-    deps.publish(events.RETRAINING_STARTED, {**manifest, **retraining, "data_bucket": deps.data_bucket})
+    # The event names the manifest instead of listing every source object: EventBridge caps an
+    # event at 256 KB, and a busy model has thousands of capture files per window.
+    summary = {k: v for k, v in manifest.items() if k not in ("capture_keys", "label_keys")}
+    summary |= {"capture_files": len(manifest["capture_keys"]), "label_files": len(manifest["label_keys"])}  # type: ignore[arg-type]
+    deps.publish(events.RETRAINING_STARTED, {**summary, **retraining, "data_bucket": deps.data_bucket})
     return retraining
 
 
@@ -728,122 +730,8 @@ def handle_event(event: Mapping[str, Any], deps: MonitoringDeps) -> dict[str, An
 
 
 # --------------------------------------------------------------------------- labels
+# Label files are parsed and written by lockgate.labels (no numpy: the labels function ships only
+# the core layer); re-exported here for callers that hold MonitoringDeps.
+from lockgate.labels import LabelIngestResult, ingest_label_file, parse_labels, write_labels  # noqa: E402
 
-
-@dataclass(frozen=True)
-class LabelIngestResult:
-    model: str
-    source_key: str
-    status: str  # accepted | rejected
-    rows: int
-    skipped_rows: int
-    key: str | None
-    reasons: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def parse_labels(data: bytes, name: str) -> tuple[list[dict[str, Any]], int, list[str]]:
-    """CSV or JSONL with ``prediction_id,label`` (optional ``timestamp``): (rows, skipped, reasons)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], 0, ["the file is not UTF-8 text"]
-    is_jsonl = name.endswith((".jsonl", ".json", ".ndjson")) or text.lstrip().startswith("{")
-    raw: list[Any]
-    if is_jsonl:
-        raw = [_json_line(line) for line in text.splitlines() if line.strip()]
-    else:
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or not {"prediction_id", "label"} <= set(reader.fieldnames):
-            return [], 0, [f"CSV header must include prediction_id and label (found {reader.fieldnames})"]
-        raw = list(reader)
-    rows, skipped = [], 0
-    for item in raw:
-        if not item or item.get("prediction_id") in (None, "") or item.get("label") in (None, ""):
-            skipped += 1
-            continue
-        rows.append(
-            {
-                "prediction_id": str(item["prediction_id"]),
-                "label": item["label"],
-                "timestamp": item.get("timestamp"),
-            }
-        )
-    reasons = [f"{skipped} rows without prediction_id or label were skipped"] if skipped else []
-    if not rows:
-        reasons.append("no usable rows: each needs prediction_id and label")
-    return rows, skipped, reasons
-
-
-def write_labels(
-    deps: MonitoringDeps, model: str, rows: list[dict[str, Any]], *, received_at: datetime, source_id: str
-) -> str:
-    """Append normalised labels to ``labels/<model>/date=…/<iso>-<source id>.jsonl`` (idempotent key)."""
-    stamp = iso(received_at)
-    lines = [
-        json.dumps(
-            {
-                "prediction_id": r["prediction_id"],
-                "label": r["label"],
-                "timestamp": r.get("timestamp") or stamp,
-            }
-        )
-        for r in rows
-    ]
-    key = f"labels/{model}/date={received_at.date().isoformat()}/{stamp}-{source_id[:32]}.jsonl"
-    deps.s3.put_object(
-        Bucket=deps.artifacts.bucket,
-        Key=key,
-        Body=("\n".join(lines) + "\n").encode(),
-        ContentType="application/x-ndjson",
-    )
-    return key
-
-
-def ingest_label_file(
-    deps: MonitoringDeps, *, bucket: str, key: str, received_at: datetime, etag: str = ""
-) -> LabelIngestResult:
-    """Normalise an uploaded ``labels/<model>/<name>`` file; a bad file is recorded as rejected."""
-    parts = key.split("/")
-    if len(parts) < 3 or parts[0] != "labels" or not parts[1]:
-        raise InvalidRequestError(f"label files go to labels/<model>/<name>, not {key!r}")
-    model, name = parts[1], parts[-1]
-    source_id = sha256_hex(f"{bucket}/{key}/{etag}".encode())
-    head = deps.s3.head_object(Bucket=bucket, Key=key)
-    rows: list[dict[str, Any]]
-    if head["ContentLength"] > MAX_LABEL_FILE_BYTES:
-        rows, skipped, reasons = (
-            [],
-            0,
-            [f"file is {head['ContentLength']} bytes; the limit is {MAX_LABEL_FILE_BYTES}"],
-        )
-    else:
-        data = deps.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        rows, skipped, reasons = parse_labels(data, name)
-    out_key = write_labels(deps, model, rows, received_at=received_at, source_id=source_id) if rows else None
-    result = LabelIngestResult(
-        model=model,
-        source_key=key,
-        status="accepted" if rows else "rejected",
-        rows=len(rows),
-        skipped_rows=skipped,
-        key=out_key,
-        reasons=reasons,
-    )
-    deps.ddb.put_item(
-        TableName=deps.table_name,
-        Item={
-            "pk": {"S": f"MODEL#{model}"},
-            "sk": {"S": f"LABELS#{source_id}"},
-            "source_key": {"S": key},
-            "status": {"S": result.status},
-            "rows": {"N": str(result.rows)},
-            "skipped_rows": {"N": str(skipped)},
-            "reasons": {"S": json.dumps(reasons)},
-            "created_at": {"S": iso(received_at)},
-            **({"key": {"S": out_key}} if out_key else {}),
-        },
-    )
-    return result
+__all__ = ["LabelIngestResult", "ingest_label_file", "parse_labels", "write_labels"]

@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from lockgate import aws
 from lockgate import events as lockgate_events
 from lockgate.errors import (
     AliasNotFoundError,
+    InvalidRequestError,
     ModelNotFoundError,
     VersionConflictError,
     VersionNotFoundError,
@@ -50,6 +52,11 @@ if TYPE_CHECKING:
     from lockgate.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
+
+# Aliases are path segments and query values (``?alias=``): keep them URL-safe. Versions are
+# zero-padded to eight digits in sort keys.
+ALIAS_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_VERSION = 99_999_999
 
 PENDING = "PendingManualApproval"
 APPROVED = "Approved"
@@ -614,6 +621,13 @@ class DynamoDBModelRegistry:
         a move that loses a race is retried on the new revision (last writer wins, nothing lost).
         Pointing an alias at the version it already points at changes nothing.
         """
+        if not ALIAS_NAME.fullmatch(alias):
+            raise InvalidRequestError(
+                f"alias {alias!r} is not a valid alias name (letters, digits, '_' and '-', at most 64)",
+                field="alias",
+            )
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+            raise InvalidRequestError(f"version must be an integer from 1 to {MAX_VERSION}", field="version")
         return self._move_alias(
             model,
             alias,
@@ -840,11 +854,32 @@ class DynamoDBModelRegistry:
             ) from exc
         item = _unmarshal(response["Attributes"])
         decided = ModelVersion.from_item(item, self._aliases_by_version(model).get(version, []))
+        if status == REJECTED:
+            self._close_run(decided, reason=f"rejected by {actor}" + (f": {comment}" if comment else ""))
         if item.get("task_token"):
             self._resume(str(item["task_token"]), decided)
         kind = lockgate_events.MODEL_APPROVED if status == APPROVED else lockgate_events.MODEL_REJECTED
         self._publish(kind, _event_detail(decided, actor=actor, comment=comment))
         return decided
+
+    def _close_run(self, version: ModelVersion, *, reason: str) -> None:
+        """A reviewer's rejection ends the run too (the execution ends in a Fail state, no task runs)."""
+        try:
+            self.ddb.update_item(
+                TableName=self.table_name,
+                Key=_key(_model_pk(version.model), f"RUN#{version.run_id}"),
+                UpdateExpression="SET #s = :rejected, reason = :reason, updated_at = :now",
+                ConditionExpression="attribute_exists(sk)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":rejected": _av("rejected"),
+                    ":reason": _av(reason),
+                    ":now": _av(_now()),
+                },
+            )
+        except ClientError as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":  # no run record: nothing to close
+                raise
 
     def _resume(self, token: str, version: ModelVersion) -> None:
         last = version.approvals[-1] if version.approvals else {}
