@@ -788,6 +788,13 @@ class _GatewayHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, made-up ones): http.server would answer an HTML 501;
+        # route it like the rest so API Gateway's JSON 403 "Missing Authentication Token" comes back.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
 
 # ---------------------------------------------------------------- SAM template -> routes
 _HARMLESS_API_PROPERTIES = {

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from localcloud.apigateway import MAX_PAYLOAD_BYTES, Authorizer, LocalApiGateway, Route
 
 API_ID = "api123"
@@ -446,3 +447,14 @@ def test_stop_closes_the_server(fake: FakeLambda) -> None:
     with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
         client.request("GET", "/echo")
         Client(gateway.url).request("GET", "/echo")
+
+
+def test_methods_http_server_does_not_know_get_api_gateways_json_answer() -> None:
+    gateway = LocalApiGateway([], lambda name, event: (b"{}", False), rest_api_id="abc")
+    url = gateway.start()
+    try:
+        response = requests.request("TRACE", url + "/anything", timeout=10)
+        assert response.status_code == 403
+        assert response.json() == {"message": "Missing Authentication Token"}
+    finally:
+        gateway.stop()
