@@ -28,7 +28,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except LockgateError as exc:
         if event.get("detail-type") == "Scheduled Event":
             raise
-        logger.warning("drift check refused", extra=exc.to_dict())
+        logger.warning("drift check refused", extra={"error": exc.code, "reason": exc.message})
         return {"ok": False, **exc.to_dict()}
     logger.info("drift check done", extra={k: v for k, v in result.items() if k != "report"})
     return {"ok": True, **result}

@@ -181,6 +181,40 @@ def install(
     sfn_models.StepFunctionsParserBackend.start_execution = start_named_execution
     _serialise_dynamodb()
     _loopback_is_secure_transport()
+    _lambda_service_error_names()
+
+
+def _lambda_service_error_names() -> None:
+    """Name Lambda API errors in Step Functions as AWS does: ``Lambda.<Code>``.
+
+    moto calls every failed Lambda API call ``Exception``, so a state machine's Retry on
+    ``Lambda.ServiceException`` / ``Lambda.TooManyRequestsException`` never matches locally.
+    """
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    original = state_task_lambda.StateTaskLambda._from_error
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return original(self, env, ex)
+        name = f"Lambda.{ex.response['Error'].get('Code') or 'ServiceException'}"
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(name),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=EventDetails(
+                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
+                    error=name, cause=ex.response["Error"].get("Message", "")
+                )
+            ),
+        )
+
+    state_task_lambda.StateTaskLambda._from_error = from_error
 
 
 def _loopback_is_secure_transport() -> None:

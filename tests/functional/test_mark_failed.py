@@ -53,9 +53,21 @@ def test_a_pending_version_of_the_failed_run_is_rejected(names: dict[str, str]) 
     assert result["rejected_version"] == 1
 
 
-def test_an_approved_version_is_left_alone(names: dict[str, str]) -> None:
+def test_an_approved_version_that_serves_is_left_alone(names: dict[str, str]) -> None:
+    registry = DynamoDBModelRegistry(names["REGISTRY_TABLE"])
+    event = load_event("mark_failed", "approval_timeout")
+    register(registry, run_id=event["run_id"], status=APPROVED)
+    registry.set_alias("income", "champion", 1, actor="tester")
+    load_function("mark_failed").handler(event, FakeContext("mark_failed"))
+    assert registry.get_model_version("income", 1).status == APPROVED
+
+
+def test_an_approved_version_of_a_failed_run_that_never_served_is_rejected(names: dict[str, str]) -> None:
+    # e.g. the model card could not be written after registration: the version must not stay
+    # servable by ?version=N without its card
     registry = DynamoDBModelRegistry(names["REGISTRY_TABLE"])
     event = load_event("mark_failed", "approval_timeout")
     register(registry, run_id=event["run_id"], status=APPROVED)
     load_function("mark_failed").handler(event, FakeContext("mark_failed"))
-    assert registry.get_model_version("income", 1).status == APPROVED
+    version = registry.get_model_version("income", 1)
+    assert version.status == "Rejected" and "training failed" in version.approvals[-1]["comment"]

@@ -93,7 +93,11 @@ def run_onnx(
     import numpy as np
 
     sess = session(onnx_bytes)
-    outputs = sess.run(None, onnx_feed(df, signature["inputs"]))
+    feed = onnx_feed(df, signature["inputs"])
+    # Graph inputs follow the signature's order; skl2onnx makes non-identifier names identifiers.
+    graph_names = [i.name for i in sess.get_inputs()]
+    by_graph = {g: feed[spec["name"]] for g, spec in zip(graph_names, signature["inputs"], strict=True)}
+    outputs = sess.run(None, by_graph)
     names = [o.name for o in sess.get_outputs()]
     by_name = dict(zip(names, outputs, strict=True))
     if signature["task"] == "classification":

@@ -575,17 +575,60 @@ class DynamoDBModelRegistry:
         return {prefix: list(self._query(_model_pk(model), prefix)) for prefix in prefixes}
 
     def abandon_run(self, model: str, run_id: str, *, reason: str) -> ModelVersion | None:
-        """A run failed: reject the version it created if that is still pending. Returns it, if any.
+        """A run failed: reject the version it created, unless an alias already serves it.
 
-        An Approved version stays as it is (it passed every gate and may already serve).
+        The run failed after registering (a model card that could not be written, a failed
+        promotion): its version must not stay servable by ``?version=N`` without its card or its
+        promotion. A version some alias points at stays as it is.
         """
         version = self.get_version_by_run(model, run_id)
-        if version is None or version.status != PENDING:
+        if version is None or version.status == REJECTED or version.aliases:
             return version
+        if version.status == PENDING:
+            try:
+                rejected = self.reject(model, version.version, actor=SYSTEM_ACTOR, comment=reason)
+            except VersionConflictError:
+                return self.get_model_version(model, version.version)  # decided meanwhile
+            self._release_run(model, run_id, rejected.version)
+            return rejected
         try:
-            return self.reject(model, version.version, actor=SYSTEM_ACTOR, comment=reason)
-        except VersionConflictError:
-            return self.get_model_version(model, version.version)  # decided meanwhile
+            self.ddb.update_item(
+                TableName=self.table_name,
+                Key=_key(_model_pk(model), _version_sk(version.version)),
+                UpdateExpression="SET #s = :rejected, updated_at = :now, "
+                "approvals = list_append(if_not_exists(approvals, :empty), :entry)",
+                ConditionExpression="#s = :approved",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":rejected": _av(REJECTED),
+                    ":approved": _av(APPROVED),
+                    ":now": _av(_now()),
+                    ":empty": _av([]),
+                    ":entry": _av(
+                        [{"actor": SYSTEM_ACTOR, "action": "reject", "comment": reason, "at": _now()}]
+                    ),
+                },
+            )
+        except ClientError as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise
+        abandoned = self.get_model_version(model, version.version)
+        if abandoned.status == REJECTED:
+            self._release_run(model, run_id, abandoned.version)
+        return abandoned
+
+    def _release_run(self, model: str, run_id: str, version: int) -> None:
+        """Unlink a failed run from its rejected version, so rerunning the run registers anew."""
+        try:
+            self.ddb.delete_item(
+                TableName=self.table_name,
+                Key=_key(_model_pk(model), f"RUNVERSION#{run_id}"),
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":v": _av(version)},
+            )
+        except ClientError as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise
 
     # ------------------------------------------------------------ aliases
 
@@ -1032,7 +1075,11 @@ def record_training_failure(
     try:
         runs.mark_failed(model, run_id, reason)
     except RunNotFoundError:
-        logger.warning("run %s of %s has no record; failure reported by event only", run_id, model)
+        # It failed before training created the record (validation, a bad spec): create it so the
+        # failure and its reason are on record, not only in an event.
+        dataset_id = str((state.get("dataset") or {}).get("id", ""))
+        runs.start(model, run_id, dataset_id=dataset_id, trigger=str(state.get("trigger", "upload")))
+        runs.mark_failed(model, run_id, reason)
     version = registry.abandon_run(model, run_id, reason=f"training failed: {reason}")
     detail = {
         "model": model,

@@ -224,9 +224,13 @@ def validate_instances(
 
 
 def build_feeds(
-    instances: Sequence[Mapping[str, Scalar]], signature: Signature, dtypes: Mapping[str, Any] | None = None
+    instances: Sequence[Mapping[str, Scalar]],
+    signature: Signature,
+    dtypes: Mapping[str, Any] | None = None,
+    input_names: Mapping[str, str] | None = None,
 ) -> dict[str, NDArray[Any]]:
-    """One ``[n, 1]`` column per feature: float (NaN = missing) or object strings ("" = missing)."""
+    """One ``[n, 1]`` column per feature: float (NaN = missing) or object strings ("" = missing),
+    keyed by the graph's input name for the feature (``input_names``; the feature name by default)."""
     feeds: dict[str, NDArray[Any]] = {}
     for feature in signature.inputs:
         values = [row[feature.name] for row in instances]
@@ -235,7 +239,7 @@ def build_feeds(
             column = np.array([math.nan if v is None else v for v in values], dtype=dtype)
         else:
             column = np.array(["" if v is None else v for v in values], dtype=object)
-        feeds[feature.name] = column.reshape(-1, 1)
+        feeds[(input_names or {}).get(feature.name, feature.name)] = column.reshape(-1, 1)
     return feeds
 
 
@@ -250,6 +254,7 @@ class LoadedModel:
 
     session: Any
     number_dtypes: dict[str, Any] = field(default_factory=dict)
+    input_names: dict[str, str] = field(default_factory=dict)  # feature -> graph input name
 
 
 _SESSIONS: OrderedDict[tuple[str, int, str], LoadedModel] = OrderedDict()
@@ -272,24 +277,27 @@ def _open_session(model_bytes: bytes, signature: Signature) -> LoadedModel:
         session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for a bad graph
         raise ModelServingError(f"the model artifact could not be loaded by onnxruntime: {exc}") from exc
-    graph_inputs = {i.name: i.type for i in session.get_inputs()}
-    expected = {f.name for f in signature.inputs}
-    if set(graph_inputs) != expected:
+    # Graph inputs follow the signature's order (they were declared in it); skl2onnx turns names
+    # that are not identifiers into ones ("annual score" -> "annual_score"), so match by position.
+    graph_inputs = list(session.get_inputs())
+    if len(graph_inputs) != len(signature.inputs):
         raise ModelServingError(
             "the model graph's inputs do not match its signature",
-            graph=sorted(graph_inputs),
-            signature=sorted(expected),
+            graph=[i.name for i in graph_inputs],
+            signature=[f.name for f in signature.inputs],
         )
     dtypes: dict[str, Any] = {}
-    for feature in signature.inputs:
-        onnx_type = graph_inputs[feature.name]
+    names: dict[str, str] = {}
+    for feature, graph_input in zip(signature.inputs, graph_inputs, strict=True):
+        onnx_type = graph_input.type
+        names[feature.name] = graph_input.name
         if feature.type == "number":
             if onnx_type not in _ONNX_DTYPES:
                 raise ModelServingError(f"graph input {feature.name!r} is {onnx_type}, not a float tensor")
             dtypes[feature.name] = _ONNX_DTYPES[onnx_type]
         elif onnx_type != "tensor(string)":
             raise ModelServingError(f"graph input {feature.name!r} is {onnx_type}, not a string tensor")
-    return LoadedModel(session=session, number_dtypes=dtypes)
+    return LoadedModel(session=session, number_dtypes=dtypes, input_names=names)
 
 
 # --------------------------------------------------------------------------- predictor
@@ -437,7 +445,7 @@ class Predictor:
         served = self.resolve(model, version=version, alias=alias)
         loaded, signature = self.load(served)
         instances = validate_instances(body, signature, max_instances=self.max_instances)
-        feeds = build_feeds(instances, signature, loaded.number_dtypes)
+        feeds = build_feeds(instances, signature, loaded.number_dtypes, loaded.input_names)
         names = [o.name for o in loaded.session.get_outputs()]
         outputs = dict(zip(names, loaded.session.run(None, feeds), strict=True))
         if signature.is_classifier:
