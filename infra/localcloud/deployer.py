@@ -104,6 +104,8 @@ _KNOWN_PROPS: dict[str, set[str]] = {
         "DeadLetterConfig",
         "EphemeralStorage",
         "LoggingConfig",
+        "PackageType",
+        "ImageConfig",
     },
     "AWS::Lambda::Permission": {"Action", "FunctionName", "Principal", "SourceArn", "SourceAccount"},
     "AWS::Lambda::EventInvokeConfig": {
@@ -217,6 +219,7 @@ class Deployer:
         self, template_path: Path, *, stack_name: str, parameters: dict[str, str] | None = None
     ) -> Deployment:
         sam = load_template(template_path)
+        self.sam = sam
         params = self._parameters(sam, parameters or {})
         cfn = translate(sam, self.root, {k: str(v) for k, v in params.items()}, self.region)
         resources: dict[str, Any] = cfn["Resources"]
@@ -543,27 +546,26 @@ class Deployer:
         return Created(arn)
 
     def _create_Lambda_Function(self, lid: str, p: dict[str, Any]) -> Created:
-        global _WARNED_RUNTIME
         lam = self.client("lambda")
         name = p.get("FunctionName") or self._name(lid, 64)
-        folder = local_path(self.root, p["Code"])
-        runtime = p.get("Runtime", "")
-        if not runtime.startswith("python"):
-            raise TemplateError(f"{lid}: runtime {runtime} is not supported by the local cloud (Python only)")
-        local = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if runtime != local and not _WARNED_RUNTIME:
-            print(
-                f"local cloud: functions declare {runtime}; running them with this interpreter, {local}",
-                file=sys.stderr,
-            )
-            _WARNED_RUNTIME = True
         env = {k: str(v) for k, v in ((p.get("Environment") or {}).get("Variables") or {}).items()}
+        if p.get("PackageType") == "Image":
+            code_paths, handler, runtime = self._image_function(lid, p)
+        else:
+            folder = local_path(self.root, p["Code"])
+            handler, runtime = p["Handler"], p.get("Runtime", "")
+            code_paths = [str(folder), *self._deps(folder)]
+            for layer_arn in p.get("Layers", []):
+                if layer_arn not in self._layer_paths:
+                    raise TemplateError(f"{lid}: layer {layer_arn} is not defined in this template")
+                code_paths += self._layer_paths[layer_arn]
+        self._check_runtime(lid, runtime)
         kwargs: dict[str, Any] = {
             "FunctionName": name,
             "Runtime": runtime,
             "Role": p["Role"],
-            "Handler": p["Handler"],
-            "Code": {"ZipFile": _tiny_zip(folder)},
+            "Handler": handler,
+            "Code": {"ZipFile": _tiny_zip(Path(code_paths[0]))},
             "Timeout": int(p.get("Timeout", 3)),
             "MemorySize": int(p.get("MemorySize", 128)),
             "Environment": {"Variables": env},
@@ -573,20 +575,13 @@ class Deployer:
             arn = lam.create_function(**kwargs)["FunctionArn"]
         except lam.exceptions.ResourceConflictException:
             kwargs.pop("Code")
-            lam.update_function_configuration(
-                **{k: v for k, v in kwargs.items() if k != "FunctionName"}, FunctionName=name
-            )
+            lam.update_function_configuration(**kwargs)
             arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-        code_paths = [str(folder), *self._deps(folder)]
-        for layer_arn in p.get("Layers", []):
-            if layer_arn not in self._layer_paths:
-                raise TemplateError(f"{lid}: layer {layer_arn} is not defined in this template")
-            code_paths += self._layer_paths[layer_arn]
         self.runtime.register(
             FunctionSpec(
                 name=name,
                 arn=arn,
-                handler=p["Handler"],
+                handler=handler,
                 code_paths=code_paths,
                 environment=env,
                 timeout=float(p.get("Timeout", 3)),
@@ -597,6 +592,35 @@ class Deployer:
         )
         self.functions[lid] = name
         return Created(name, {"Arn": arn})
+
+    def _image_function(self, lid: str, p: dict[str, Any]) -> tuple[list[str], str, str]:
+        """Code paths, handler and runtime of a container image function, from its Dockerfile."""
+        from localcloud.image import build_local_image
+
+        metadata = (self.sam["Resources"].get(lid) or {}).get("Metadata") or {}
+        if "Dockerfile" not in metadata:
+            raise TemplateError(
+                f"{lid}: an Image function needs Metadata Dockerfile/DockerContext for the local cloud"
+            )
+        image = build_local_image(root=self.root, logical_id=lid, metadata=metadata, build_dir=self.build_dir)
+        command = (p.get("ImageConfig") or {}).get("Command") or ([image.handler] if image.handler else [])
+        if not command:
+            raise TemplateError(f"{lid}: the image sets no handler (CMD or ImageConfig.Command)")
+        # AWS's python3.12 base image; the Dockerfile's FROM was checked by build_local_image.
+        return image.code_paths, str(command[0]), "python3.12"
+
+    @staticmethod
+    def _check_runtime(lid: str, runtime: str) -> None:
+        global _WARNED_RUNTIME
+        if not runtime.startswith("python"):
+            raise TemplateError(f"{lid}: runtime {runtime} is not supported by the local cloud (Python only)")
+        local = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if runtime != local and not _WARNED_RUNTIME:
+            print(
+                f"local cloud: functions declare {runtime}; running them with this interpreter, {local}",
+                file=sys.stderr,
+            )
+            _WARNED_RUNTIME = True
 
     def _create_Lambda_Permission(self, lid: str, p: dict[str, Any]) -> Created:
         return Created(f"{lid}-permission")  # the local cloud does not enforce resource policies

@@ -71,7 +71,10 @@ def translate(sam: dict[str, Any], root: Path, parameters: dict[str, str], regio
     for logical_id, resource in sam["Resources"].items():
         props = resource.get("Properties") or {}
         rtype = resource["Type"]
-        if rtype == "AWS::Serverless::Function":
+        if rtype == "AWS::Serverless::Function" and props.get("PackageType") == "Image":
+            # `sam build` fills ImageUri with the image it built; locally the Dockerfile is read instead.
+            props.setdefault("ImageUri", f"lockgate-local/{logical_id.lower()}:latest")
+        elif rtype == "AWS::Serverless::Function":
             props["CodeUri"] = _code_uri(
                 root,
                 props.get("CodeUri", sam.get("Globals", {}).get("Function", {}).get("CodeUri")),
