@@ -206,3 +206,24 @@ def test_redeploy_picks_up_code_changes_without_restart(cloud: LocalCloud, tmp_p
     cloud.deploy()
     lam.invoke(FunctionName=name, Payload=b'{"seconds": 0}')
     assert cloud.runtime.stats["cold_starts"] == cold_before + 1  # new code, new worker
+
+
+def test_sqs_sns_and_s3_to_eventbridge_reach_the_handler(cloud: LocalCloud) -> None:
+    sqs = cloud.client("sqs")
+    for i in range(3):
+        sqs.send_message(QueueUrl=cloud.outputs["WorkQueueUrl"], MessageBody=f"job-{i}")
+    cloud.client("sns").publish(TopicArn=cloud.outputs["AnnouncementsTopic"], Message="hello")
+    cloud.client("s3").put_object(Bucket="fixture-evented-uploads", Key="via/eventbridge.csv", Body=b"x")
+
+    def seen() -> bool:
+        cloud.wait_idle(30)
+        ids = {i["id"] for i in _items(cloud, "")}
+        return {
+            "sqs:job-0",
+            "sqs:job-1",
+            "sqs:job-2",
+            "sns:hello",
+            "s3-eventbridge:via/eventbridge.csv",
+        } <= ids
+
+    assert _wait(seen, 30), sorted(i["id"] for i in _items(cloud, ""))
