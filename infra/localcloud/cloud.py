@@ -33,6 +33,7 @@ from localcloud.scheduler import Clock, Scheduler
 log = logging.getLogger("lockgate.localcloud")
 
 DEFAULT_STACK = "lockgate"
+_RUNNING: LocalCloud | None = None
 
 
 def free_port() -> int:
@@ -79,6 +80,15 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
+
+        global _RUNNING
+        # moto's backends, its Lambda hooks and MOTO_PORT are process-wide: a second cloud in the
+        # same process would share (and clobber) the first one's resources.
+        if _RUNNING is not None and _RUNNING is not self:
+            raise RuntimeError(
+                f"a local cloud is already running in this process ({_RUNNING.endpoint}); stop it first"
+            )
+        _RUNNING = self
 
         self.started_at = time.perf_counter()
         # moto's Step Functions interpreter calls back into the server (Lambda tasks) on MOTO_PORT.
@@ -166,6 +176,9 @@ class LocalCloud:
         return deployment
 
     def stop(self) -> None:
+        global _RUNNING
+        if _RUNNING is self:
+            _RUNNING = None
         if getattr(self, "scheduler", None):
             self.scheduler.stop()
         if self.gateway is not None:

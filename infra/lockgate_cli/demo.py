@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import requests
+import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
@@ -385,9 +386,6 @@ def _summary(
 
 def register(app: Any, console: Console) -> None:
     """Add `lockgate demo` to the CLI."""
-    from typing import Annotated
-
-    import typer
 
     def demo(
         out: Annotated[Path, typer.Option(help="Where to copy the HTML reports and model cards.")] = Path(

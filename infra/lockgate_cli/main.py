@@ -17,11 +17,26 @@ from typing import Annotated, Any
 import requests
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
-from lockgate_cli.target import CliError, Target, resolve_target
+from lockgate_cli.target import CliError, Target, resolve_target, state_file
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+class LockgateGroup(TyperGroup):
+    """Prints a :class:`CliError` raised by any (sub)command as one sentence and exits 1, however
+    the app is run (the ``lockgate`` script, ``CliRunner``, embedding)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CliError as exc:
+            err.print("[red]error:[/]", escape(str(exc)), soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=LockgateGroup, add_completion=False, no_args_is_help=True, help=__doc__)
 schedule_app = typer.Typer(no_args_is_help=True, help="List or fire EventBridge schedules.")
 app.add_typer(schedule_app, name="schedule")
 console = Console()
@@ -45,9 +60,9 @@ def print_json(value: Any) -> None:
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     t = Table(title=title, title_justify="left")
     for c in columns:
-        t.add_column(c)
+        t.add_column(c, overflow="fold")  # wrap long ids and paths; never hide them
     for r in rows:
-        t.add_row(*[("" if v is None else str(v)) for v in r])
+        t.add_row(*[("" if v is None else escape(str(v))) for v in r])  # data, not markup
     console.print(t)
 
 
@@ -63,7 +78,8 @@ def up(
     from localcloud.control import start_control
 
     root = template.resolve().parent
-    cloud = LocalCloud(root=root, port=port, api_port=api_port)
+    # State goes where every other command looks for it (LOCKGATE_STATE_DIR, default ./.lockgate).
+    cloud = LocalCloud(root=root, port=port, api_port=api_port, state_dir=state_file().parent.resolve())
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -134,7 +150,8 @@ def logs(
             "events"
         ]
         lines += [(e["timestamp"], e["message"]) for e in events]
-    for _, message in sorted(lines)[-limit:]:
+    # By time only: a stable sort keeps lines of the same millisecond in the order they were written.
+    for _, message in sorted(lines, key=lambda line: line[0])[-limit:]:
         sys.stdout.write(message.rstrip("\n") + "\n")
 
 
@@ -220,24 +237,13 @@ def _control(t: Target, method: str, path: str) -> Any:
     return body
 
 
-def main() -> None:
-    try:
-        app(standalone_mode=False)
-    except CliError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise SystemExit(1) from None
-    except (typer.Exit, SystemExit):
-        raise
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.Abort):
-            raise SystemExit(130) from None
-        raise
+def main(argv: list[str] | None = None) -> None:
+    """The ``lockgate`` script: usage errors and :class:`CliError` print one sentence, never a traceback."""
+    app(args=argv, prog_name="lockgate")
 
 
 # ML commands register themselves on `app`.
+from lockgate_cli import demo as _demo  # noqa: E402
 from lockgate_cli import ml_commands  # noqa: E402,F401
+
+_demo.register(app, console)

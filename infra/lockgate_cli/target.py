@@ -34,7 +34,8 @@ class Target:
     control_port: int | None = None
     local: bool = True
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, config: Any = None) -> Any:
+        """A boto3 client for the target; ``config`` (a botocore ``Config``) e.g. for long invokes."""
         if self.local:
             return boto3.client(
                 service,
@@ -42,8 +43,9 @@ class Target:
                 region_name=self.region,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",  # noqa: S106 - local cloud credentials
+                config=config,
             )
-        return boto3.client(service, region_name=self.region)
+        return boto3.client(service, region_name=self.region, config=config)
 
     def output(self, name: str) -> str:
         try:
