@@ -287,7 +287,9 @@ def test_events_go_to_the_bus_by_default(monkeypatch: pytest.MonkeyPatch) -> Non
         assert sorted(kinds) == ["Model Approved", "Model Promoted", "Model Registered"]
 
 
-@pytest.mark.parametrize(("alias", "version"), [("été", 1), ("a/b", 1), ("x" * 65, 1), ("champion", 10**40), ("champion", 0)])
+@pytest.mark.parametrize(
+    ("alias", "version"), [("été", 1), ("a/b", 1), ("x" * 65, 1), ("champion", 10**40), ("champion", 0)]
+)
 def test_set_alias_refuses_names_and_versions_it_could_not_serve(alias: str, version: int) -> None:
     with mock_aws():
         from lockgate.errors import InvalidRequestError
