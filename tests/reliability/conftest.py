@@ -12,45 +12,15 @@ with the ``figures`` fixture, printed at the end of the run and written to
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lockgate import aws
-from lockgate.config import settings
 from reliability_support import PROFILE, Figures
-from support.platform import Platform, start_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 _FIGURES = Figures()
-_ENV = ("AWS_ENDPOINT_URL", "REGISTRY_TABLE", "ARTIFACT_BUCKET", "EVENT_BUS_NAME")
-
-
-@pytest.fixture(scope="package")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """One local cloud with the real template.yaml for the whole reliability package."""
-    cloud, platform = start_platform(tmp_path_factory.mktemp("lockgate-reliability"))
-    saved = {k: os.environ.get(k) for k in _ENV}
-    # Core adapters used by tests (tokens, registry reads and writes) reach the local cloud.
-    os.environ["AWS_ENDPOINT_URL"] = cloud.endpoint
-    os.environ["REGISTRY_TABLE"] = platform.table
-    os.environ["ARTIFACT_BUCKET"] = platform.artifact_bucket
-    os.environ["EVENT_BUS_NAME"] = platform.bus
-    settings.cache_clear()
-    aws.reset_clients()
-    try:
-        yield platform
-    finally:
-        cloud.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        settings.cache_clear()
-        aws.reset_clients()
+# The shared `platform` fixture (the real template.yaml on the local cloud) is in tests/conftest.py.
 
 
 @pytest.fixture(scope="session")
