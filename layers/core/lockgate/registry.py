@@ -1073,13 +1073,17 @@ def record_training_failure(
     error, cause = describe_failure(state.get("error"))
     reason = f"{error}: {cause}" if cause else error
     try:
-        runs.mark_failed(model, run_id, reason)
-    except RunNotFoundError:
-        # It failed before training created the record (validation, a bad spec): create it so the
-        # failure and its reason are on record, not only in an event.
-        dataset_id = str((state.get("dataset") or {}).get("id", ""))
-        runs.start(model, run_id, dataset_id=dataset_id, trigger=str(state.get("trigger", "upload")))
-        runs.mark_failed(model, run_id, reason)
+        try:
+            runs.mark_failed(model, run_id, reason)
+        except RunNotFoundError:
+            # It failed before training created the record (validation, a bad spec): create it so
+            # the failure and its reason are on record, not only in an event.
+            dataset_id = str((state.get("dataset") or {}).get("id", ""))
+            runs.start(model, run_id, dataset_id=dataset_id, trigger=str(state.get("trigger", "upload")))
+            runs.mark_failed(model, run_id, reason)
+    except ClientError:
+        # The store that failed the run may still be failing: the event below must still go out.
+        logger.exception("could not record the failure of run %s of %s on its run record", run_id, model)
     version = registry.abandon_run(model, run_id, reason=f"training failed: {reason}")
     detail = {
         "model": model,
