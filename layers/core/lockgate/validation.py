@@ -1,7 +1,7 @@
 """Data-quality gates: one report entry per check, each with its observed value and threshold.
 
 Everything is vectorised (pandas/numpy, no per-row Python) and leakage is checked on a seeded
-sample, so a 1,000,000 x 25 table validates in seconds (```python -m benchmarks.run --only validation```).
+sample, so a 1,000,000 x 25 table validates in seconds (``python -m benchmarks.run --only validation``).
 
 Each accepted dataset's compact *profile* (columns, types, ranges, category counts) is stored in
 its report; the next upload is compared against the last accepted one (schema, range and category
