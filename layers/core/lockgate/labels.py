@@ -62,7 +62,8 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _json_line(line: str) -> dict[str, Any] | None:
+def json_line(line: str) -> dict[str, Any] | None:
+    """One JSON Lines record, or None for a blank, broken or non-object line."""
     line = line.strip()
     if not line:
         return None
@@ -96,7 +97,7 @@ def parse_labels(data: bytes, name: str) -> tuple[list[dict[str, Any]], int, lis
     is_jsonl = name.endswith((".jsonl", ".json", ".ndjson")) or text.lstrip().startswith("{")
     raw: list[Any]
     if is_jsonl:
-        raw = [_json_line(line) for line in text.splitlines() if line.strip()]
+        raw = [json_line(line) for line in text.splitlines() if line.strip()]
     else:
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or not {"prediction_id", "label"} <= set(reader.fieldnames):

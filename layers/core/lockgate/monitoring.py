@@ -32,6 +32,7 @@ from lockgate.config import settings
 from lockgate.drift import DriftConfig, detect_drift
 from lockgate.drift_report import DriftReport, WindowReport, render_html
 from lockgate.errors import InvalidRequestError, LockgateError
+from lockgate.labels import json_line
 from lockgate.spec import LOWER_IS_BETTER, ModelSpec, parse_spec
 
 CHAMPION = "champion"
@@ -155,7 +156,7 @@ def read_log(deps: MonitoringDeps, kind: str, model: str, start: datetime, end: 
                 body = deps.s3.get_object(Bucket=deps.artifacts.bucket, Key=obj["Key"])["Body"].read()
                 found = False
                 for line in body.decode("utf-8", errors="replace").splitlines():
-                    record = _json_line(line)
+                    record = json_line(line)
                     if record is None or not record.get("timestamp"):
                         continue
                     try:
@@ -168,17 +169,6 @@ def read_log(deps: MonitoringDeps, kind: str, model: str, start: datetime, end: 
                 if found:
                     keys.append(obj["Key"])
     return LogRead(records, keys)
-
-
-def _json_line(line: str) -> dict[str, Any] | None:
-    line = line.strip()
-    if not line:
-        return None
-    try:
-        value = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 # --------------------------------------------------------------------------- performance
