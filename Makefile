@@ -62,7 +62,7 @@ security: $(BIN)/.installed $(CHECKOV)
 	CHECKOV=$(CHECKOV) $(BIN)/pytest -q -p no:cacheprovider tests/reliability/test_security.py -m "not integration"
 
 schema: $(BIN)/.installed
-	$(BIN)/python -c "from lockgate.spec import json_schema; open('schemas/spec.schema.json','w').write(json_schema())"
+	$(BIN)/python -c "from lockgate.domain.spec import json_schema; open('schemas/spec.schema.json','w').write(json_schema())"
 
 # Re-pin every dependency (needs network); commit requirements.lock afterwards.
 lock:

@@ -100,7 +100,7 @@ def run(cases: Sequence[ModelCase], sizes: Sizes) -> Section:
         title="Cold start",
         what=(
             "A fresh process: interpreter start, imports, model load, first one-row prediction. "
-            "**Lockgate (serving path)**: `lockgate.serving` + onnxruntime + numpy, ONNX bytes turned into "
+            "**Lockgate (serving path)**: `lockgate.serving.predictor` + onnxruntime + numpy, ONNX bytes turned into "
             "a session by `Predictor`, first `predict`. **Lockgate (whole API function)**: the same after "
             "importing the API function's module (Chalice, Powertools, boto3), as the Lambda worker does. "
             "**scikit-learn**: scikit-learn + pandas + joblib, `joblib.load` of the pipeline, "
@@ -175,7 +175,7 @@ def run(cases: Sequence[ModelCase], sizes: Sizes) -> Section:
         size = next(len(c.onnx) for c in picked if c.key == worst)
         section.why.append(
             f"For {worst}, Lockgate's {fmt_time(ours['total'])} is {fmt_time(ours['imports'])} of imports "
-            f"(numpy, onnxruntime, `lockgate.serving`), {fmt_time(ours['load'])} to turn the "
+            f"(numpy, onnxruntime, `lockgate.serving.predictor`), {fmt_time(ours['load'])} to turn the "
             f"{size / 2**20:.1f} MiB graph into a session, {fmt_time(ours['interpreter'])} of interpreter "
             f"start and {fmt_time(ours['first'])} to predict; scikit-learn's {fmt_time(theirs['total'])} "
             f"is {fmt_time(theirs['imports'])} of imports and {fmt_time(theirs['load'])} of unpickling "

@@ -24,7 +24,7 @@ TARGET = 20.0
 
 def lockgate_side(cases: Sequence[ModelCase], sizes: Sizes) -> dict[str, dict[str, Any]]:
     """``Predictor.predict``: resolve (alias cache), session cache, validate_instances, build_feeds, run."""
-    from lockgate.serving import build_feeds, validate_instances
+    from lockgate.serving.predictor import build_feeds, validate_instances
 
     predictor = memory_predictor(cases)
     out: dict[str, dict[str, Any]] = {}
@@ -90,7 +90,7 @@ def run(cases: Sequence[ModelCase], sizes: Sizes, mlflow: PeerEnv | None) -> Sec
         key="compute",
         title="Model compute, 1 row and 1,000 rows",
         what=(
-            "In-process prediction on the same model. **Lockgate**: `lockgate.serving.Predictor.predict` "
+            "In-process prediction on the same model. **Lockgate**: `lockgate.serving.predictor.Predictor.predict` "
             "on a parsed JSON body (alias resolution, cached onnxruntime session, `validate_instances`, "
             "`build_feeds`, `session.run`, output shaping). **scikit-learn**: the fitted pipeline's "
             "`predict_proba` on a DataFrame. **MLflow**: the same pipeline saved with a signature and "
@@ -180,7 +180,7 @@ def run(cases: Sequence[ModelCase], sizes: Sizes, mlflow: PeerEnv | None) -> Sec
             "models (no target covers batches): onnxruntime itself is fast, but `validate_instances` "
             "checks every value in Python (one call per value, 25 features × 1,000 rows). Checking a "
             "column at a time with numpy after one pass to collect the values would bring a batch close "
-            "to `build_feeds` + `session.run`; batch scoring (`lockgate.batch`) goes through the same "
+            "to `build_feeds` + `session.run`; batch scoring (`lockgate.services.batch`) goes through the same "
             "`Predictor.predict` and would gain as much."
         )
     if one_row_ratios:

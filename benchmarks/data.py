@@ -2,8 +2,8 @@
 
 Three estimators (logistic regression, a 100-tree random forest, histogram gradient boosting) on two
 datasets: the seeded synthetic table of the tests (20 numeric + 5 categorical columns) and the real
-Wisconsin breast-cancer data. Each model is trained by :func:`lockgate.training.train` and exported by
-:func:`lockgate.onnx_export.to_onnx`, so the scikit-learn pipeline the peers run and the ONNX graph
+Wisconsin breast-cancer data. Each model is trained by :func:`lockgate.ml.training.train` and exported by
+:func:`lockgate.ml.onnx_export.to_onnx`, so the scikit-learn pipeline the peers run and the ONNX graph
 Lockgate serves are the same model. Peers get them through files in ``benchmarks/.work``.
 """
 
@@ -110,9 +110,9 @@ class ModelCase:
 def build_case(dataset_name: str, algorithm: str, *, train_rows: int, batch_rows: int) -> ModelCase:
     import time
 
-    from lockgate.onnx_export import to_onnx
-    from lockgate.spec import parse_spec
-    from lockgate.training import prepare_features, train
+    from lockgate.domain.spec import parse_spec
+    from lockgate.ml.onnx_export import to_onnx
+    from lockgate.ml.training import prepare_features, train
 
     frame = dataset(dataset_name, train_rows)
     key = f"{dataset_name}/{SHORT[algorithm]}"
@@ -153,7 +153,7 @@ def build_cases(*, train_rows: int, batch_rows: int) -> list[ModelCase]:
 
 @dataclass(frozen=True)
 class MemoryVersion:
-    """The fields of ``lockgate.registry.ModelVersion`` that serving reads."""
+    """The fields of ``lockgate.adapters.dynamodb.registry.ModelVersion`` that serving reads."""
 
     model: str
     version: int
@@ -189,8 +189,8 @@ class MemoryArtifacts:
 
 
 def memory_predictor(cases: Sequence[ModelCase]) -> Any:
-    """A real :class:`lockgate.serving.Predictor` over in-memory registry and artifacts."""
-    from lockgate.serving import Predictor
+    """A real :class:`lockgate.serving.predictor.Predictor` over in-memory registry and artifacts."""
+    from lockgate.serving.predictor import Predictor
 
     versions = [MemoryVersion(c.slug, 1, "Approved", c.sha256, c.signature) for c in cases]
     return Predictor(registry=MemoryRegistry(versions), artifacts=MemoryArtifacts([c.onnx for c in cases]))

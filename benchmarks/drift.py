@@ -1,4 +1,4 @@
-"""Drift check, 100k x 25 against 100k x 25: ``lockgate.drift.detect_drift`` vs Evidently's DataDriftPreset.
+"""Drift check, 100k x 25 against 100k x 25: ``lockgate.ml.drift.detect_drift`` vs Evidently's DataDriftPreset.
 
 Reference and current are two independent seeded draws of the synthetic table (20 numeric + 5
 categorical columns, 2% missing in three of them); drift is then injected into named columns, and
@@ -74,7 +74,7 @@ def run(sizes: Sizes, evidently: PeerEnv | None) -> Section:
         title=f"Drift check, {rows_n:,} × 25 vs {rows_n:,} × 25",
         what=(
             "Per-column drift verdicts on every column, reference against current. **Lockgate**: "
-            "`lockgate.drift.detect_drift` (columns taken from the DataFrame inside the timed call). "
+            "`lockgate.ml.drift.detect_drift` (columns taken from the DataFrame inside the timed call). "
             "**Evidently**: `Report([DataDriftPreset()]).run(...)` with the same numerical/categorical "
             "column definition (Dataset construction inside the timed call). Injected drift: "
             + ", ".join(f"`{c}` {d}" for c, d in INJECTED.items())

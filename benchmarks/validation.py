@@ -33,8 +33,8 @@ SPEC = {"model": "bench-validation", "task": "classification", "target": "target
 
 
 def make_files(rows: int) -> dict[str, str]:
-    from lockgate.spec import parse_spec
-    from lockgate.validation import feature_columns, profile
+    from lockgate.domain.spec import parse_spec
+    from lockgate.ml.checks import feature_columns, profile
 
     folder = WORK / "validation"
     folder.mkdir(parents=True, exist_ok=True)
@@ -48,7 +48,7 @@ def make_files(rows: int) -> dict[str, str]:
 
 
 def run(sizes: Sizes, pandera: PeerEnv | None, gx: PeerEnv | None) -> Section:
-    from lockgate.spec import parse_spec
+    from lockgate.domain.spec import parse_spec
 
     rows_n = sizes.validation_rows
     section = Section(
@@ -56,7 +56,7 @@ def run(sizes: Sizes, pandera: PeerEnv | None, gx: PeerEnv | None) -> Section:
         title=f"Validation, {rows_n:,} × 25",
         what=(
             "Every data-quality gate on one upload, against the previous accepted dataset's profile, "
-            "default thresholds. **Lockgate**: `lockgate.validation.validate_dataset` (schema, rows, "
+            "default thresholds. **Lockgate**: `lockgate.ml.checks.validate_dataset` (schema, rows, "
             "nulls, duplicates, constant columns, category counts, target presence and class share, "
             "single-feature leakage on a 200k sample, schema/range/category changes). **pandera**: a "
             "`DataFrameSchema` with the same checks (dtypes, per-column null share, `in_range` against "

@@ -31,7 +31,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     their own (tests/integration/test_localcloud.py, test_cli.py) run before the first module
     that asks for this one, and the local cloud refuses a second start, loudly, if that changes.
     """
-    from lockgate import aws
+    from lockgate.adapters import aws
     from lockgate.config import settings
     from support.platform import start_platform
 
@@ -62,7 +62,7 @@ def _off_the_cloud(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     if any(part in _ON_THE_CLOUD for part in Path(str(request.node.fspath)).parts):
         yield
         return
-    from lockgate import aws
+    from lockgate.adapters import aws
     from lockgate.config import settings
 
     touched = [k for k in _CLOUD_ENV if k in os.environ]

@@ -2,7 +2,7 @@
 the deployment package would hold are put on ``sys.path``, as a Lambda worker sees its layers.
 
 Modes:
-- ``serving``: the serving code path: ``lockgate.serving`` + onnxruntime + numpy, model bytes read
+- ``serving``: the serving code path: ``lockgate.serving.predictor`` + onnxruntime + numpy, model bytes read
   and turned into a session by ``Predictor``, first prediction.
 - ``api``: the whole API function: its Chalice app module (Chalice, Powertools, boto3, the core)
   imported first, then the same as ``serving``.
@@ -26,7 +26,7 @@ def serving(config, with_api):
     import hashlib
 
     import onnxruntime  # noqa: F401
-    from lockgate.serving import Predictor
+    from lockgate.serving.predictor import Predictor
 
     imported = time.perf_counter()
     model_bytes = open(config["onnx"], "rb").read()

@@ -1,4 +1,4 @@
-"""Lockgate's drift engine (``lockgate.drift.detect_drift``) on the reference and current files."""
+"""Lockgate's drift engine (``lockgate.ml.drift.detect_drift``) on the reference and current files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from _measure import emit, measure, peak_above, summary, versions
 def main() -> None:
     config = json.loads(open(sys.argv[1]).read())
     import pandas as pd
-    from lockgate.drift import detect_drift
+    from lockgate.ml.drift import detect_drift
 
     reference = pd.read_parquet(config["reference"])
     current = pd.read_parquet(config["current"])

@@ -1,5 +1,5 @@
 """The bare work of one training run, in a fresh process as a warm Lambda worker would do it:
-``lockgate.training.train`` + ``lockgate.onnx_export.to_onnx`` on the uploaded CSV's table. One
+``lockgate.ml.training.train`` + ``lockgate.ml.onnx_export.to_onnx`` on the uploaded CSV's table. One
 untimed run on the first 200 rows first (lazy imports inside scikit-learn and skl2onnx, as a warm
 worker has them), then ``repeats`` timed runs on the whole table."""
 
@@ -14,9 +14,9 @@ from _measure import emit, measure, summary
 def main() -> None:
     config = json.loads(open(sys.argv[1]).read())
     import pandas as pd
-    from lockgate.onnx_export import to_onnx
-    from lockgate.spec import parse_spec
-    from lockgate.training import train
+    from lockgate.domain.spec import parse_spec
+    from lockgate.ml.onnx_export import to_onnx
+    from lockgate.ml.training import train
 
     frame = pd.read_csv(config["csv"])
     spec = parse_spec(config["spec"])

@@ -1,4 +1,4 @@
-"""Lockgate's data-quality gates (``lockgate.validation.validate_dataset``) on the dataset file,
+"""Lockgate's data-quality gates (``lockgate.ml.checks.validate_dataset``) on the dataset file,
 compared with the previous accepted dataset's profile, as the validate step runs them."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from _measure import emit, measure, peak_above, rss, summary, versions
 def main() -> None:
     config = json.loads(open(sys.argv[1]).read())
     import pandas as pd
-    from lockgate.spec import parse_spec
-    from lockgate.validation import validate_dataset
+    from lockgate.domain.spec import parse_spec
+    from lockgate.ml.checks import validate_dataset
 
     frame = pd.read_parquet(config["dataset"])
     previous = json.loads(open(config["previous"]).read())

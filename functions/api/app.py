@@ -3,7 +3,7 @@
 Every route is declared as its own ``Api`` event in the template with the same path, because
 Chalice routes by ``requestContext.resourcePath``. The authorizer has already verified the bearer
 token; its ``context`` carries ``role`` and ``name``, and admin routes check the role here.
-Logic lives in ``lockgate.serving`` / ``lockgate.capture`` / ``lockgate.registry``.
+Logic lives in ``lockgate.serving.predictor`` / ``lockgate.serving.capture`` / ``lockgate.adapters.dynamodb.registry``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Response
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.capture import S3CaptureLog, validate_labels
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
 from lockgate.errors import ForbiddenError, InvalidRequestError, LockgateError, UnauthorizedError, http_status
-from lockgate.registry import DynamoDBModelRegistry
-from lockgate.serving import Predictor, parse_json_body, parse_version_param
+from lockgate.serving.capture import S3CaptureLog, validate_labels
+from lockgate.serving.predictor import Predictor, parse_json_body, parse_version_param
 
 app = Chalice(app_name="lockgate-api")
 logger = Logger()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate.config import settings
-from lockgate.registry import DynamoDBModelRegistry
 
 logger = Logger()
 

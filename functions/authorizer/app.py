@@ -10,8 +10,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from lockgate.adapters.dynamodb.tokens import allow_policy, bearer, verify_token
 from lockgate.errors import UnauthorizedError
-from lockgate.tokens import allow_policy, bearer, verify_token
 
 logger = Logger()
 

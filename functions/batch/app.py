@@ -14,12 +14,13 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate import aws, events
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.batch import BatchJob, job_for, merge, plan, score_chunk
+from lockgate.adapters import aws, eventbridge
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.registry import DynamoDBModelRegistry
-from lockgate.serving import Predictor
+from lockgate.domain import events
+from lockgate.services.batch import BatchJob, job_for, merge, plan, score_chunk
+from lockgate.serving.predictor import Predictor
 
 logger = Logger()
 
@@ -34,7 +35,7 @@ def predictor() -> Predictor:
 
 def finish(job: BatchJob, parts: list[dict[str, Any]]) -> dict[str, Any]:
     summary = merge(job, parts)
-    events.publish(events.BATCH_SCORED, summary)
+    eventbridge.publish(events.BATCH_SCORED, summary)
     return summary
 
 

@@ -10,8 +10,8 @@ import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lockgate import monitoring
 from lockgate.errors import LockgateError
+from lockgate.services import monitor as monitoring
 
 logger = Logger()
 

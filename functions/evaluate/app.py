@@ -10,12 +10,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate import events
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters import eventbridge
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.evaluation import evaluate_step
-from lockgate.registry import DynamoDBModelRegistry
-from lockgate.runs import DynamoDBRunStore
+from lockgate.ml.evaluation import evaluate_step
 
 logger = Logger()
 
@@ -28,7 +28,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         artifacts=S3ArtifactStore(cfg.artifact_bucket),
         runs=DynamoDBRunStore(cfg.registry_table),
         registry=DynamoDBModelRegistry(cfg.registry_table),
-        publish=events.publish,
+        publish=eventbridge.publish,
         model=event["model"],
         run_id=event["run_id"],
         spec_id=event["spec"]["id"],

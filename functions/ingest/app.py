@@ -11,10 +11,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from lockgate import aws
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters import aws
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore, IngestDeps, UploadRef, ingest_upload
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.datasets import DynamoDBDatasetStore, IngestDeps, UploadRef, ingest_upload
 
 logger = Logger()
 

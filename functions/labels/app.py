@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event
-from lockgate import labels
+from lockgate.services import labels
 
 logger = Logger()
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry, record_training_failure
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
 from lockgate.config import settings
-from lockgate.registry import DynamoDBModelRegistry, record_training_failure
-from lockgate.runs import DynamoDBRunStore
 
 logger = Logger()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from lockgate.adapters.dynamodb.registry import CHAMPION, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import SUCCEEDED, DynamoDBRunStore
 from lockgate.config import settings
-from lockgate.registry import CHAMPION, DynamoDBModelRegistry
-from lockgate.runs import SUCCEEDED, DynamoDBRunStore
 
 logger = Logger()
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry, register_candidate
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.registry import DynamoDBModelRegistry, register_candidate
-from lockgate.runs import DynamoDBRunStore
-from lockgate.spec import parse_spec
+from lockgate.domain.spec import parse_spec
 
 logger = Logger()
 

@@ -12,12 +12,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate import events
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters import eventbridge
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.runs import DynamoDBRunStore
-from lockgate.tabular import read_table
-from lockgate.training import train_step
+from lockgate.ml.tabular import read_table
+from lockgate.ml.training import train_step
 
 logger = Logger()
 metrics = Metrics()
@@ -38,7 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     candidate = train_step(
         artifacts=S3ArtifactStore(cfg.artifact_bucket),
         runs=DynamoDBRunStore(cfg.registry_table),
-        publish=events.publish,
+        publish=eventbridge.publish,
         read=read,
         model=event["model"],
         run_id=event["run_id"],

@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.datasets import DynamoDBDatasetStore
 from lockgate.errors import DatasetRejectedError
-from lockgate.validation import validate_upload
+from lockgate.ml.checks import validate_upload
 
 logger = Logger()
 metrics = Metrics()

@@ -101,9 +101,9 @@ def run_demo(*, console: Console, out_dir: Path, waves: int = 4, wave_size: int 
     """Tell the story; returns the exit code (0 when every stage did what it should)."""
     from localcloud.cloud import LocalCloud
     from localcloud.scheduler import FakeClock
-    from lockgate.ddb import deserialize
-    from lockgate.registry import DynamoDBModelRegistry
-    from lockgate.tokens import create_token
+    from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+    from lockgate.adapters.dynamodb.table import deserialize
+    from lockgate.adapters.dynamodb.tokens import create_token
 
     story = Story(console)
     root = Path(__file__).resolve().parents[2]
@@ -325,7 +325,7 @@ def _drifted_long(check: dict[str, Any]) -> list[str]:
 
 
 def _deserializer() -> Callable[[Any], Any]:
-    from lockgate.ddb import deserialize
+    from lockgate.adapters.dynamodb.table import deserialize
 
     return deserialize
 

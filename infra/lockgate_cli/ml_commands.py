@@ -26,8 +26,8 @@ import click
 import requests
 import typer
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from lockgate.adapters.dynamodb.registry import ModelVersion
 from lockgate.errors import LockgateError, SpecInvalidError, VersionConflictError
-from lockgate.registry import ModelVersion
 from rich.markup import escape
 
 from lockgate_cli.main import JsonOpt, StackOpt, app, console, err, print_json, table, target
@@ -135,7 +135,7 @@ def spec_push(
     stack: StackOpt = None,
 ) -> None:
     """Validate a spec here, then upload it to s3://<data bucket>/specs/<model>.yaml."""
-    from lockgate.spec import load_spec
+    from lockgate.domain.spec import load_spec
 
     text = read_input(file)
     try:
@@ -198,7 +198,7 @@ def push(
 ) -> None:
     """Upload a dataset and follow it live: ingest → validation → train → evaluate → register →
     approval → promote. Exit 0 for a champion or a version waiting for approval, 1 otherwise."""
-    from lockgate.datasets import parse_dataset_key
+    from lockgate.adapters.dynamodb.datasets import parse_dataset_key
 
     check_model_name(model)
     data = read_input(file)
@@ -364,7 +364,7 @@ def models(stack: StackOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def _version_doc(ops: Ops, mv: ModelVersion) -> dict[str, Any]:
-    from lockgate.lineage import lineage
+    from lockgate.services.lineage import lineage
 
     trail = lineage(mv.model, mv.version, registry=ops.registry)
     card = mv.model_card_id
@@ -703,7 +703,7 @@ def lineage_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """How a version was made: dataset → validation → run → version → approvals → promotions."""
-    from lockgate.lineage import lineage
+    from lockgate.services.lineage import lineage
 
     ops = ops_for(stack)
     mv = ops.resolve(parse_ref(ref))
@@ -887,7 +887,7 @@ def drift(
     as_json: JsonOpt = False,
 ) -> None:
     """The latest drift verdict of a model's champion, or a fresh check with --now."""
-    from lockgate.monitoring import latest_check
+    from lockgate.services.monitor import latest_check
 
     ops = ops_for(stack)
     check_model_name(model)
@@ -978,7 +978,7 @@ def token_create(
     stack: StackOpt = None,
 ) -> None:
     """Mint an API token. It is printed once, here; only its hash is stored."""
-    from lockgate.tokens import create_token
+    from lockgate.adapters.dynamodb.tokens import create_token
 
     ops = ops_for(stack)
     holder = name or _default_token_name()

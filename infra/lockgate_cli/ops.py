@@ -17,14 +17,14 @@ from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from lockgate import events as lockgate_events
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.datasets import DynamoDBDatasetStore
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
+from lockgate.adapters.dynamodb.registry import CHAMPION, DynamoDBModelRegistry, ModelVersion
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.domain import events as lockgate_events
+from lockgate.domain.spec import ModelSpec, parse_spec
 from lockgate.errors import AliasNotFoundError, ModelNotFoundError, UnauthorizedError
-from lockgate.monitoring import MonitoringDeps
-from lockgate.registry import CHAMPION, DynamoDBModelRegistry, ModelVersion
-from lockgate.runs import DynamoDBRunStore
-from lockgate.spec import ModelSpec, parse_spec
+from lockgate.services.monitor import MonitoringDeps
 
 from lockgate_cli.target import CliError, Target, state_file
 
@@ -254,7 +254,7 @@ class Ops:
         A kept token that the target no longer knows (a new local cloud, a revoked token) is
         replaced silently.
         """
-        from lockgate.tokens import create_token, verify_token
+        from lockgate.adapters.dynamodb.tokens import create_token, verify_token
 
         path = self.token_path()
         if path.exists():
@@ -373,7 +373,7 @@ def stage_detail(stage: str, result: dict[str, Any]) -> str:
 
 def _failure_line(details: dict[str, Any], kind: str) -> str:
     """A task's error as one line: the handler's message, not its stack trace."""
-    from lockgate.registry import describe_failure
+    from lockgate.adapters.dynamodb.registry import describe_failure
 
     name, cause = describe_failure({"Error": details.get("error") or kind, "Cause": details.get("cause")})
     line = cause.splitlines()[0] if cause else name
@@ -450,8 +450,8 @@ def read_run(sfn: Any, execution_arn: str) -> PipelineRun:
 
 
 def execution_arn_for(state_machine_arn: str, model: str, dataset_id: str) -> str:
-    """Ingest names executions after the content (``lockgate.datasets.execution_name``)."""
-    from lockgate.datasets import execution_name
+    """Ingest names executions after the content (``lockgate.adapters.dynamodb.datasets.execution_name``)."""
+    from lockgate.adapters.dynamodb.datasets import execution_name
 
     return (
         state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + execution_name(model, dataset_id)
@@ -462,9 +462,9 @@ def execution_arn_for(state_machine_arn: str, model: str, dataset_id: str) -> st
 
 
 def upload_ids(bucket: str, key: str, put_response: dict[str, Any]) -> list[str]:
-    """The ids ingest may give this upload (``lockgate.datasets.UploadRef.upload_id``): by object
+    """The ids ingest may give this upload (``lockgate.adapters.dynamodb.datasets.UploadRef.upload_id``): by object
     version when the bucket is versioned and the notification carries it, else by ETag."""
-    from lockgate.datasets import UploadRef
+    from lockgate.adapters.dynamodb.datasets import UploadRef
 
     etag = str(put_response.get("ETag", "")).strip('"')
     refs = [UploadRef(bucket=bucket, key=key, etag=etag)]
@@ -475,7 +475,7 @@ def upload_ids(bucket: str, key: str, put_response: dict[str, Any]) -> list[str]
 
 def upload_record(ops: Ops, model: str, ids: list[str]) -> dict[str, Any] | None:
     """Ingest's ``UPLOAD#`` record of this upload (``new``, ``duplicate`` or ``rejected``), once written."""
-    from lockgate.ddb import deserialize
+    from lockgate.adapters.dynamodb.table import deserialize
 
     for upload_id in ids:
         item = ops.ddb.get_item(
@@ -537,7 +537,7 @@ def run_verdict(ops: Ops, model: str, run: PipelineRun) -> Verdict:
 
 def failure_reasons(ops: Ops, model: str, run: PipelineRun) -> str:
     """Why an execution ended badly, from the records the pipeline wrote (not the ASL cause)."""
-    from lockgate.runs import RunNotFoundError
+    from lockgate.errors import RunNotFoundError
 
     if run.status in ("TIMED_OUT", "ABORTED"):
         return f"the execution {run.status.lower().replace('_', ' ')}"

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import moto.dynamodb.models as ddb_models
-from lockgate.registry import APPROVED, DynamoDBModelRegistry, ModelVersion
+from lockgate.adapters.dynamodb.registry import APPROVED, DynamoDBModelRegistry, ModelVersion
 
 _ATOMIC_OPS = ("get_item", "put_item", "update_item", "delete_item", "query", "scan", "transact_write_items")
 

@@ -11,9 +11,9 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.registry import DynamoDBModelRegistry
-from lockgate.serving import clear_session_cache
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.serving.predictor import clear_session_cache
 from moto import mock_aws
 from support.handlers import FakeContext, load_event, load_function
 from support.resources import create_platform

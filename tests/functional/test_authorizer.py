@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
+from lockgate.adapters.dynamodb.tokens import create_token, revoke_token, token_hash, verify_token
 from lockgate.errors import InvalidRequestError, UnauthorizedError
-from lockgate.tokens import create_token, revoke_token, token_hash, verify_token
 from moto import mock_aws
 from support.handlers import FakeContext, load_event, load_function
 from support.resources import create_platform

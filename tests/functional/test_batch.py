@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pandas as pd
 import pytest
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.batch import job_for, merge, plan, score_chunk
-from lockgate.registry import DynamoDBModelRegistry
-from lockgate.serving import clear_session_cache
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.services.batch import job_for, merge, plan, score_chunk
+from lockgate.serving.predictor import clear_session_cache
 from moto import mock_aws
 from support.handlers import FakeContext, load_event, load_function
 from support.resources import capture_events, create_platform, drain_events

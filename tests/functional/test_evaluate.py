@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
 from lockgate.errors import ModelRejectedError
-from lockgate.registry import DynamoDBModelRegistry
-from lockgate.runs import DynamoDBRunStore
 from moto import mock_aws
 from support.datasets import make_synthetic
 from support.handlers import FakeContext, load_event, load_function

@@ -11,8 +11,8 @@ from urllib.parse import quote_plus
 
 import boto3
 import pytest
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
 from lockgate.config import settings
-from lockgate.datasets import DynamoDBDatasetStore
 from moto import mock_aws
 from support.handlers import FakeContext, load_event, load_function
 from support.resources import capture_events, create_platform, drain_events

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from lockgate.ddb import serialize
+from lockgate.adapters.dynamodb.registry import CHAMPION, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.dynamodb.table import serialize
 from lockgate.errors import VersionNotFoundError
-from lockgate.lineage import lineage
-from lockgate.registry import CHAMPION, PENDING, DynamoDBModelRegistry
-from lockgate.runs import DynamoDBRunStore
+from lockgate.services.lineage import lineage
 from moto import mock_aws
 from registry_support import Recorder, register
 from support.resources import create_platform

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from lockgate.registry import APPROVED, PENDING, REJECTED, DynamoDBModelRegistry
-from lockgate.runs import DynamoDBRunStore
+from lockgate.adapters.dynamodb.registry import APPROVED, PENDING, REJECTED, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
 from moto import mock_aws
 from registry_support import register
 from support.handlers import FakeContext, load_event, load_function

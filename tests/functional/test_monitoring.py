@@ -14,10 +14,10 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
-from lockgate import monitoring
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.domain.spec import parse_spec
 from lockgate.errors import AliasNotFoundError
-from lockgate.spec import parse_spec
+from lockgate.services import monitor as monitoring
 from moto import mock_aws
 from support.handlers import FakeContext, load_event, load_function
 from support.resources import capture_events, create_platform, drain_events

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from lockgate.adapters.dynamodb.registry import CHAMPION, PENDING, DynamoDBModelRegistry
 from lockgate.errors import VersionConflictError
-from lockgate.registry import CHAMPION, PENDING, DynamoDBModelRegistry
 from moto import mock_aws
 from registry_support import register
 from support.handlers import FakeContext, load_event, load_function

@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.registry import APPROVED, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import APPROVED, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.s3 import S3ArtifactStore
 from moto import mock_aws
 from support.handlers import FakeContext, load_event, load_function
 from support.resources import capture_events, create_platform, drain_events

@@ -9,8 +9,8 @@ from typing import Any
 
 import boto3
 import pytest
+from lockgate.adapters.dynamodb.registry import APPROVED, CHAMPION, PENDING, REJECTED, DynamoDBModelRegistry
 from lockgate.errors import AliasNotFoundError, ModelNotFoundError, VersionConflictError, VersionNotFoundError
-from lockgate.registry import APPROVED, CHAMPION, PENDING, REJECTED, DynamoDBModelRegistry
 from moto import mock_aws
 from registry_support import Recorder, atomic_dynamodb, register
 from support.resources import create_platform
@@ -300,7 +300,7 @@ def test_set_alias_refuses_names_and_versions_it_could_not_serve(alias: str, ver
 
 
 def test_a_reviewers_rejection_closes_the_run(registry: DynamoDBModelRegistry) -> None:
-    from lockgate.runs import DynamoDBRunStore
+    from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
 
     runs = DynamoDBRunStore(registry.table_name)
     runs.start("income", "r9", dataset_id="a" * 64, trigger="upload")

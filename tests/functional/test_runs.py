@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from lockgate.runs import DynamoDBRunStore, RunNotFoundError
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.errors import RunNotFoundError
 from moto import mock_aws
 from support.resources import create_platform
 

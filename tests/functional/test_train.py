@@ -7,8 +7,8 @@ from typing import Any
 import boto3
 import pandas as pd
 import pytest
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.runs import DynamoDBRunStore
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.s3 import S3ArtifactStore
 from moto import mock_aws
 from support.datasets import make_synthetic
 from support.handlers import FakeContext, load_event, load_function

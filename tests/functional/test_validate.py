@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters.dynamodb.datasets import DatasetRecord, DynamoDBDatasetStore, detect_format
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.datasets import DatasetRecord, DynamoDBDatasetStore, detect_format
 from lockgate.errors import DatasetRejectedError, IntegrityError
 from moto import mock_aws
 from support.handlers import FakeContext, load_function

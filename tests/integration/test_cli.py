@@ -24,7 +24,7 @@ import pytest
 import requests
 from click.testing import Result
 from localcloud.control import start_control
-from lockgate.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate_cli.main import app
 from support.datasets import breast_cancer
 from support.platform import ROOT, Platform, start_platform, wait_for

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import onnxruntime as ort
 import pytest
-from lockgate.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from support.datasets import make_synthetic
 from support.platform import Platform, wait_for
 

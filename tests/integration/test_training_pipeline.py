@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from lockgate.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from support.datasets import breast_cancer
 from support.platform import Platform, wait_for
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from lockgate.ddb import deserialize
-from lockgate.registry import APPROVED, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import APPROVED, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.table import deserialize
 from support.datasets import breast_cancer
 from support.platform import Platform, wait_for
 

@@ -12,8 +12,8 @@ import threading
 from collections import Counter
 from typing import Any
 
+from lockgate.adapters.dynamodb.registry import APPROVED, CHAMPION, PENDING, DynamoDBModelRegistry
 from lockgate.errors import VersionConflictError
-from lockgate.registry import APPROVED, CHAMPION, PENDING, DynamoDBModelRegistry
 from reliability_support import PROFILE, Figures, registry
 from support.platform import Platform
 

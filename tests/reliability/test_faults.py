@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lockgate.aws import _CONFIG as SDK_CONFIG
+from lockgate.adapters.aws import _CONFIG as SDK_CONFIG
 from moto.core.exceptions import JsonRESTError
 from reliability_support import (
     PROFILE,
@@ -40,7 +40,7 @@ from reliability_support import (
 from support.platform import Platform, wait_for
 from werkzeug.exceptions import HTTPException
 
-# lockgate.aws builds every client with standard retries; botocore counts max_attempts as retries.
+# lockgate.adapters.aws builds every client with standard retries; botocore counts max_attempts as retries.
 SDK_ATTEMPTS = int(SDK_CONFIG.retries["max_attempts"]) + 1
 
 

@@ -29,9 +29,9 @@ import yaml
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from lockgate import aws
+from lockgate.adapters import aws
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
 from lockgate.config import settings as lockgate_settings
-from lockgate.datasets import DynamoDBDatasetStore
 from lockgate.errors import DatasetRejectedError
 from reliability_support import PROFILE, ROOT, Figures, executions_of, items, wait_until_settled
 from support.datasets import make_synthetic

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from localcloud.intrinsics import Resolver
 from localcloud.template import load_template, translate
-from lockgate.registry import CHAMPION
+from lockgate.adapters.dynamodb.registry import CHAMPION
 from reliability_support import ROOT, cancer_instances, items, registry, train
 from support.platform import Platform
 

@@ -94,14 +94,14 @@ class Platform:
             KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
             ExpressionAttributeValues={":pk": {"S": f"MODEL#{model}"}, ":sk": {"S": "DATASET#"}},
         )["Items"]
-        from lockgate.ddb import deserialize
+        from lockgate.adapters.dynamodb.table import deserialize
 
         return [deserialize(i) for i in items]
 
     # ------------------------------------------------------------------ HTTP API
     def token(self, role: str = "admin") -> str:
         if role not in self._tokens:
-            from lockgate.tokens import create_token
+            from lockgate.adapters.dynamodb.tokens import create_token
 
             self._tokens[role] = create_token(
                 role, f"tests-{role}", table_name=self.table, dynamodb_client=self.ddb

@@ -64,7 +64,7 @@ def create_platform(monkeypatch: Any, *, region: str = "us-east-1") -> dict[str,
 
     Returns the names keyed by env var (DATA_BUCKET, ARTIFACT_BUCKET, REGISTRY_TABLE, ...).
     """
-    from lockgate import aws
+    from lockgate.adapters import aws
     from lockgate.config import settings
 
     template = load_template()

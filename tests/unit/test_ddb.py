@@ -4,7 +4,7 @@ import math
 from decimal import Decimal
 
 import numpy as np
-from lockgate.ddb import deserialize, from_ddb, serialize, to_ddb
+from lockgate.adapters.dynamodb.table import deserialize, from_ddb, serialize, to_ddb
 
 
 def test_floats_round_trip_through_decimal_and_nan_becomes_none() -> None:

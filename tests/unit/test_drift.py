@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from lockgate.drift import (
+from lockgate.ml.drift import (
     DriftConfig,
     chisquare_test,
     detect_drift,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from lockgate.drift import detect_drift
-from lockgate.drift_report import DriftReport, WindowReport, render_html
+from lockgate.ml.drift import detect_drift
+from lockgate.reports.drift_report import DriftReport, WindowReport, render_html
 
 
 def _report() -> DriftReport:

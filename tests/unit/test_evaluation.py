@@ -5,11 +5,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from lockgate.domain.spec import parse_spec
 from lockgate.errors import AliasNotFoundError
-from lockgate.evaluation import compute_metrics, evaluate_candidate, evaluate_gates
-from lockgate.onnx_export import to_onnx
-from lockgate.spec import parse_spec
-from lockgate.training import train
+from lockgate.ml.evaluation import compute_metrics, evaluate_candidate, evaluate_gates
+from lockgate.ml.onnx_export import to_onnx
+from lockgate.ml.training import train
 from support.datasets import make_synthetic
 
 

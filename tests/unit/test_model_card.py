@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lockgate.model_card import CardContext, render_model_card
-from lockgate.registry import PENDING, ModelVersion
-from lockgate.spec import parse_spec
+from lockgate.adapters.dynamodb.registry import PENDING, ModelVersion
+from lockgate.domain.spec import parse_spec
+from lockgate.reports.model_card import CardContext, render_model_card
 
 
 def version(**changes: object) -> ModelVersion:

@@ -4,10 +4,10 @@ import numpy as np
 import onnx
 import pandas as pd
 import pytest
+from lockgate.domain.spec import parse_spec
 from lockgate.errors import OnnxParityError
-from lockgate.onnx_export import check_parity, run_onnx, to_onnx
-from lockgate.spec import parse_spec
-from lockgate.training import train
+from lockgate.ml.onnx_export import check_parity, run_onnx, to_onnx
+from lockgate.ml.training import train
 from support.datasets import make_synthetic
 
 FAST = {

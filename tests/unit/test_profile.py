@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pandas as pd
-from lockgate.profile import SAMPLE_SIZE, build_baseline, number_profile, string_profile
-from lockgate.spec import parse_spec
+from lockgate.domain.spec import parse_spec
+from lockgate.ml.profile import SAMPLE_SIZE, build_baseline, number_profile, string_profile
 
 SPEC = parse_spec({"model": "m", "task": "classification", "target": "y", "seed": 4})
 

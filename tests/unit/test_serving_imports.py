@@ -34,8 +34,8 @@ SCRIPT = textwrap.dedent(
                                   {"AttributeName": "sk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
         boto3.client("events").create_event_bus(Name="bus")
-        from lockgate.artifacts import S3ArtifactStore
-        from lockgate.registry import DynamoDBModelRegistry
+        from lockgate.adapters.s3 import S3ArtifactStore
+        from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
         sha = S3ArtifactStore("artifacts").put_bytes("models", open(MODEL, "rb").read(), ext="onnx").sha256
         registry = DynamoDBModelRegistry("registry")
         v = registry.create_model_version(

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from lockgate.artifacts import sha256_hex
+from lockgate.domain.artifacts import sha256_hex
 from lockgate.errors import (
     AliasNotFoundError,
     IntegrityError,
@@ -21,7 +21,7 @@ from lockgate.errors import (
     VersionNotFoundError,
     http_status,
 )
-from lockgate.serving import (
+from lockgate.serving.predictor import (
     Feature,
     Predictor,
     Signature,

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lockgate.domain.spec import ModelSpec, json_schema, load_spec
 from lockgate.errors import SpecInvalidError
-from lockgate.spec import ModelSpec, json_schema, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_schema_equals_the_generated_one() -> None:
     committed = (ROOT / "schemas" / "spec.schema.json").read_text()
-    assert committed == json_schema(), "regenerate: python -c 'from lockgate.spec import json_schema; ...'"
+    assert committed == json_schema(), (
+        "regenerate: python -c 'from lockgate.domain.spec import json_schema; ...'"
+    )
 
 
 def test_the_example_in_docs_is_a_valid_spec() -> None:

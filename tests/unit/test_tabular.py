@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from lockgate.errors import DatasetRejectedError
-from lockgate.tabular import read_table
+from lockgate.ml.tabular import read_table
 
 
 def read(data: bytes, fmt: str = "csv", *, max_rows: int = 1000, max_bytes: int = 1_000_000) -> pd.DataFrame:
@@ -93,7 +93,7 @@ def test_parquet_round_trips() -> None:
 
 
 def test_ragged_rows_are_found_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lockgate.tabular as tabular
+    import lockgate.ml.tabular as tabular
 
     monkeypatch.setattr(tabular, "_CHUNK", 7)  # force many chunks and quotes spanning them
     good = b'a,b\n"x,\n1",2\n3,4\n'

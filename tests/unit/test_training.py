@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from lockgate.domain.spec import parse_spec
 from lockgate.errors import SpecInvalidError, TrainingError
-from lockgate.spec import parse_spec
-from lockgate.training import build_pipeline, infer_feature_types, prepare_features, train
+from lockgate.ml.training import build_pipeline, infer_feature_types, prepare_features, train
 from support.datasets import breast_cancer, make_synthetic
 
 

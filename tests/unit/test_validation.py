@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from lockgate.spec import ModelSpec, parse_spec
-from lockgate.validation import validate_dataset
+from lockgate.domain.spec import ModelSpec, parse_spec
+from lockgate.ml.checks import validate_dataset
 
 
 def spec(**fields: Any) -> ModelSpec:

@@ -7,6 +7,8 @@ import os
 
 from pydantic import BaseModel, Field, ValidationError
 
+from lockgate.errors import ConfigurationError
+
 
 class Settings(BaseModel):
     """The environment every Lockgate function may read. Names match ``template.yaml``'s Globals."""
@@ -34,7 +36,7 @@ class Settings(BaseModel):
         missing = [n for n in names if not getattr(self, n)]
         if missing:
             env = [type(self).model_fields[n].alias for n in missing]
-            raise RuntimeError(f"missing environment variable(s) {', '.join(str(e) for e in env)}")
+            raise ConfigurationError(f"missing environment variable(s) {', '.join(str(e) for e in env)}")
 
 
 @functools.cache
@@ -42,4 +44,4 @@ def settings() -> Settings:
     try:
         return Settings.model_validate(dict(os.environ))
     except ValidationError as exc:  # pragma: no cover - configuration mistakes are deploy-time
-        raise RuntimeError(f"invalid Lockgate configuration: {exc}") from exc
+        raise ConfigurationError(f"invalid Lockgate configuration: {exc}") from exc

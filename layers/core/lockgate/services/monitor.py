@@ -26,14 +26,15 @@ from typing import Any, Protocol
 import numpy as np
 from botocore.exceptions import ClientError
 
-from lockgate import aws, events
-from lockgate.artifacts import S3ArtifactStore
+from lockgate.adapters import aws, eventbridge
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
-from lockgate.drift import DriftConfig, detect_drift
-from lockgate.drift_report import DriftReport, WindowReport, render_html
+from lockgate.domain import events
+from lockgate.domain.spec import LOWER_IS_BETTER, ModelSpec, parse_spec
 from lockgate.errors import InvalidRequestError, LockgateError
-from lockgate.labels import json_line
-from lockgate.spec import LOWER_IS_BETTER, ModelSpec, parse_spec
+from lockgate.ml.drift import DriftConfig, detect_drift
+from lockgate.reports.drift_report import DriftReport, WindowReport, render_html
+from lockgate.services.labels import json_line
 
 CHAMPION = "champion"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,7 +42,7 @@ RETRAIN_SK = "RETRAIN#LATEST"
 
 
 class ChampionVersion(Protocol):
-    """What a check needs from a model version (``lockgate.registry.ModelVersion`` satisfies it)."""
+    """What a check needs from a model version (``lockgate.adapters.dynamodb.registry.ModelVersion`` satisfies it)."""
 
     @property
     def model(self) -> str: ...
@@ -73,7 +74,7 @@ class MonitoringDeps:
     table_name: str
     data_bucket: str
     alerts_topic_arn: str = ""
-    publish: Callable[[str, dict[str, Any]], None] = events.publish
+    publish: Callable[[str, dict[str, Any]], None] = eventbridge.publish
 
     @property
     def s3(self) -> Any:
@@ -86,7 +87,7 @@ class MonitoringDeps:
 
 def default_deps() -> MonitoringDeps:
     """Adapters from the function's environment (registry, artifact bucket, table, topic)."""
-    from lockgate.registry import DynamoDBModelRegistry
+    from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 
     cfg = settings()
     cfg.require("artifact_bucket", "registry_table", "data_bucket")
@@ -720,8 +721,8 @@ def handle_event(event: Mapping[str, Any], deps: MonitoringDeps) -> dict[str, An
 
 
 # --------------------------------------------------------------------------- labels
-# Label files are parsed and written by lockgate.labels (no numpy: the labels function ships only
+# Label files are parsed and written by lockgate.services.labels (no numpy: the labels function ships only
 # the core layer); re-exported here for callers that hold MonitoringDeps.
-from lockgate.labels import LabelIngestResult, ingest_label_file, parse_labels, write_labels  # noqa: E402
+from lockgate.services.labels import LabelIngestResult, ingest_label_file, parse_labels, write_labels  # noqa: E402
 
 __all__ = ["LabelIngestResult", "ingest_label_file", "parse_labels", "write_labels"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lockgate.registry import DynamoDBModelRegistry, ModelVersion
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry, ModelVersion
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ def _open_session(model_bytes: bytes, signature: Signature) -> LoadedModel:
 
 
 class ServedVersion(Protocol):
-    """The part of ``lockgate.registry.ModelVersion`` serving reads."""
+    """The part of ``lockgate.adapters.dynamodb.registry.ModelVersion`` serving reads."""
 
     @property
     def model(self) -> str: ...

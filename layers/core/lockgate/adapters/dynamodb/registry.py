@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from lockgate import aws
-from lockgate import events as lockgate_events
+from lockgate.adapters import aws, eventbridge
+from lockgate.domain import events as lockgate_events
 from lockgate.errors import (
     AliasNotFoundError,
     InvalidRequestError,
@@ -47,9 +47,9 @@ from lockgate.errors import (
 )
 
 if TYPE_CHECKING:
-    from lockgate.artifacts import S3ArtifactStore
-    from lockgate.runs import RunStore
-    from lockgate.spec import ModelSpec
+    from lockgate.adapters.dynamodb.runs import RunStore
+    from lockgate.adapters.s3 import S3ArtifactStore
+    from lockgate.domain.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ class ModelRegistry(Protocol):
 
 
 # ---------------------------------------------------------------- DynamoDB values
-# Private on purpose: a shared lockgate.ddb (to_ddb/from_ddb) was not there when this was written.
+# Private on purpose: a shared lockgate.adapters.dynamodb.table (to_ddb/from_ddb) was not there when this was written.
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -355,7 +355,7 @@ class DynamoDBModelRegistry:
         return self._sfn or aws.client("stepfunctions")
 
     def _publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        (self._publisher or lockgate_events.publish)(detail_type, detail)
+        (self._publisher or eventbridge.publish)(detail_type, detail)
 
     # ------------------------------------------------------------ low-level reads
 
@@ -977,7 +977,7 @@ def _event_detail(version: ModelVersion, **extra: Any) -> dict[str, Any]:
 
 def _gate_list(gates: Any) -> list[dict[str, Any]]:
     """Gates as a list of ``{name, passed, detail}``, from a list or a ``{name: result}`` mapping."""
-    if isinstance(gates, dict) and "passed" in gates:  # one lockgate.evaluation.GateReport
+    if isinstance(gates, dict) and "passed" in gates:  # one lockgate.ml.evaluation.GateReport
         detail = "; ".join(gates.get("reasons") or []) or {k: v for k, v in gates.items() if k != "passed"}
         name = f"model gates ({gates.get('metric', '?')})"
         return [{"name": name, "passed": gates["passed"], "detail": detail}]
@@ -1002,7 +1002,7 @@ def register_candidate(
     Approved when the spec says ``approval: auto`` (the gates already passed), else
     PendingManualApproval. Idempotent on ``run_id``: a retried task gets the same version.
     """
-    from lockgate.model_card import CardContext, write_model_card
+    from lockgate.reports.model_card import CardContext, write_model_card
 
     training = state.get("training") or {}
     evaluation = state.get("evaluation") or {}
@@ -1067,7 +1067,7 @@ def record_training_failure(
     """Record a failed training execution: run ``failed`` with its reason, any pending version of
     the run ``Rejected`` (nothing half-done stays registered), and a ``Training Failed`` event.
     """
-    from lockgate.runs import RunNotFoundError
+    from lockgate.errors import RunNotFoundError
 
     model, run_id = str(state["model"]), str(state["run_id"])
     error, cause = describe_failure(state.get("error"))
@@ -1093,5 +1093,5 @@ def record_training_failure(
         "cause": cause,
         "rejected_version": version.version if version and version.status == REJECTED else None,
     }
-    (publisher or lockgate_events.publish)(lockgate_events.TRAINING_FAILED, detail)
+    (publisher or eventbridge.publish)(lockgate_events.TRAINING_FAILED, detail)
     return detail

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from lockgate.spec import ModelSpec
+from lockgate.domain.spec import ModelSpec
 
 if TYPE_CHECKING:
     import pandas as pd

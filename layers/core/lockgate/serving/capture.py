@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lockgate import aws
+from lockgate.adapters import aws
 from lockgate.errors import InvalidRequestError, PayloadTooLargeError
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ PREDICTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class CapturedPrediction(Protocol):
-    """What a capture needs from a prediction (``lockgate.serving.PredictionResult`` has it)."""
+    """What a capture needs from a prediction (``lockgate.serving.predictor.PredictionResult`` has it)."""
 
     @property
     def model(self) -> str: ...

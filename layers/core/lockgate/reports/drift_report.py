@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lockgate.drift import DriftResult, FeatureDrift, FeatureQuality
+from lockgate.ml.drift import DriftResult, FeatureDrift, FeatureQuality
 
 WindowStatus = Literal["judged", "insufficient_data"]
 

@@ -13,14 +13,9 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from lockgate import aws
-from lockgate.ddb import deserialize, serialize
-from lockgate.errors import LockgateError
-
-
-class RunNotFoundError(LockgateError):
-    code = "RunNotFound"
-
+from lockgate.adapters import aws
+from lockgate.adapters.dynamodb.table import deserialize, serialize
+from lockgate.errors import RunNotFoundError
 
 RUNNING = "running"
 SUCCEEDED = "succeeded"

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lockgate.artifacts import ArtifactRef
+from lockgate.domain.artifacts import ArtifactRef
+from lockgate.domain.spec import ModelSpec
 from lockgate.errors import OnnxParityError, SpecInvalidError, TrainingError
-from lockgate.spec import ModelSpec
 
 if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    from lockgate.runs import RunStore
+    from lockgate.adapters.dynamodb.runs import RunStore
 
 ESTIMATOR_STEP = "model"
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "onnx", "skl2onnx", "onnxruntime")
@@ -417,10 +417,10 @@ def train_candidate(
     Raises :class:`~lockgate.errors.OnnxParityError` (nothing about the model is stored then) and
     :class:`~lockgate.errors.TrainingError`; the caller records the run's outcome.
     """
-    from lockgate.evaluation import compute_metrics
-    from lockgate.onnx_export import check_parity, run_onnx, to_onnx
-    from lockgate.profile import build_baseline
-    from lockgate.spec import parse_spec
+    from lockgate.domain.spec import parse_spec
+    from lockgate.ml.evaluation import compute_metrics
+    from lockgate.ml.onnx_export import check_parity, run_onnx, to_onnx
+    from lockgate.ml.profile import build_baseline
 
     spec = parse_spec(artifacts.get_json("specs", spec_id))
     if spec.model != model:
@@ -504,7 +504,7 @@ def train_step(
     with the recorded version). A parity failure marks the run rejected with its numbers, announces
     ``Model Rejected`` and re-raises :class:`~lockgate.errors.OnnxParityError`.
     """
-    from lockgate.events import MODEL_REJECTED
+    from lockgate.domain.events import MODEL_REJECTED
 
     record = trigger != "reproduce"
     if record:

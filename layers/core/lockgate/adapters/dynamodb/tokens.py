@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lockgate import aws
+from lockgate.adapters import aws
 from lockgate.config import settings
 from lockgate.errors import InvalidRequestError, UnauthorizedError
 

@@ -26,10 +26,11 @@ from urllib.parse import unquote_plus
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from lockgate import aws, events
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.errors import DatasetRejectedError, LockgateError, SpecInvalidError
-from lockgate.spec import ModelSpec, load_spec
+from lockgate.adapters import aws, eventbridge
+from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.domain import events
+from lockgate.domain.spec import ModelSpec, load_spec
+from lockgate.errors import DatasetNotFoundError, DatasetRejectedError, SpecInvalidError
 
 DatasetStatus = Literal["received", "accepted", "rejected", "duplicate"]
 Format = Literal["csv", "csv.gz", "parquet"]
@@ -39,10 +40,6 @@ _MODEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _CHUNK = 8 * 1024 * 1024
-
-
-class DatasetNotFoundError(LockgateError):
-    code = "DatasetNotFound"
 
 
 def now_iso() -> str:
@@ -436,7 +433,7 @@ def _reject(deps: IngestDeps, ref: UploadRef, model: str | None, reason: str, **
                 upload_id=ref.upload_id,
             )
         )
-    events.publish(
+    eventbridge.publish(
         events.DATASET_REJECTED,
         {
             "model": model,

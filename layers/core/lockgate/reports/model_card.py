@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lockgate.artifacts import S3ArtifactStore
-    from lockgate.registry import ModelVersion
-    from lockgate.spec import ModelSpec
+    from lockgate.adapters.dynamodb.registry import ModelVersion
+    from lockgate.adapters.s3 import S3ArtifactStore
+    from lockgate.domain.spec import ModelSpec
 
 
 @dataclass(frozen=True)

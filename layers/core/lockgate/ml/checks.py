@@ -17,12 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from lockgate import events
-from lockgate.artifacts import S3ArtifactStore
-from lockgate.datasets import DatasetStore
+from lockgate.adapters import eventbridge
+from lockgate.adapters.dynamodb.datasets import DatasetStore
+from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.domain import events
+from lockgate.domain.spec import ModelSpec, parse_spec
 from lockgate.errors import DatasetRejectedError
-from lockgate.spec import ModelSpec, parse_spec
-from lockgate.tabular import read_table
+from lockgate.ml.tabular import read_table
 
 Status = Literal["pass", "fail", "warn"]
 LEAKAGE_SAMPLE_ROWS = 200_000
@@ -595,7 +596,7 @@ def validate_upload(
         )
         raise DatasetRejectedError("; ".join(report.reasons), reasons=report.reasons, report_id=report_id)
     store.mark_accepted(model, dataset_id, rows=report.rows, columns=report.columns, report_id=report_id)
-    events.publish(
+    eventbridge.publish(
         events.DATASET_ACCEPTED,
         {
             "model": model,
@@ -621,7 +622,7 @@ def _reject(
     bus_name: str | None = None,
 ) -> None:
     store.mark_rejected(model, dataset_id, reasons=reasons, report_id=report_id, rows=rows, columns=columns)
-    events.publish(
+    eventbridge.publish(
         events.DATASET_REJECTED,
         {
             "model": model,

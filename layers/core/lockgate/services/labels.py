@@ -16,16 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from lockgate import aws
-from lockgate.artifacts import S3ArtifactStore, sha256_hex
+from lockgate.adapters import aws
+from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
+from lockgate.domain.artifacts import sha256_hex
 from lockgate.errors import InvalidRequestError
 
 MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024
 
 
 class LabelDeps(Protocol):
-    """What label ingestion needs (``lockgate.monitoring.MonitoringDeps`` provides it too)."""
+    """What label ingestion needs (``lockgate.services.monitor.MonitoringDeps`` provides it too)."""
 
     artifacts: S3ArtifactStore
     table_name: str

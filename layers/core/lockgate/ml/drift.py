@@ -79,7 +79,7 @@ class DriftConfig:
 
     @classmethod
     def from_monitoring(cls, monitoring: Any) -> DriftConfig:
-        """From a :class:`lockgate.spec.Monitoring` (or anything with the same attributes)."""
+        """From a :class:`lockgate.domain.spec.Monitoring` (or anything with the same attributes)."""
         return cls(
             stattest=monitoring.stattest,
             threshold=monitoring.stattest_threshold,

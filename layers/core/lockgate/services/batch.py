@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lockgate import aws
+from lockgate.adapters import aws
 from lockgate.errors import InvalidRequestError
-from lockgate.serving import Predictor, Signature
+from lockgate.serving.predictor import Predictor, Signature
 
 CHUNK_BYTES = 8 * 1024 * 1024
 OUTPUT_COLUMNS = ["row", "prediction_id", "prediction", "probabilities", "error"]

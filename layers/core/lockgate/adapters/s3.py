@@ -1,4 +1,4 @@
-"""Content-addressed artifacts in S3.
+"""S3 adapters: the content-addressed artifact store.
 
 Every artifact (dataset copy, model, baseline, report, holdout) is stored under
 ``<kind>/<sha256>[.<ext>]`` in the artifact bucket and fetched by that id; reading verifies the
@@ -7,50 +7,18 @@ hash, so a flipped byte is refused instead of served.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lockgate import aws
-from lockgate.errors import IntegrityError, LockgateError
-
-
-class ArtifactNotFoundError(LockgateError):
-    code = "ArtifactNotFound"
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@dataclass(frozen=True)
-class ArtifactRef:
-    """Where an artifact lives: its content id and its key in the artifact bucket."""
-
-    kind: str
-    sha256: str
-    key: str
-    size: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "sha256": self.sha256, "key": self.key, "size": self.size}
-
-
-def artifact_key(kind: str, sha256: str, ext: str = "") -> str:
-    return f"{kind}/{sha256}{'.' + ext if ext else ''}"
-
-
-class ArtifactStore(Protocol):
-    def put_bytes(self, kind: str, data: bytes, *, ext: str = "", content_type: str = ...) -> ArtifactRef: ...
-
-    def get_bytes(self, kind: str, sha256: str, *, ext: str = "") -> bytes: ...
+from lockgate.adapters import aws
+from lockgate.domain.artifacts import ArtifactRef, artifact_key, sha256_hex
+from lockgate.errors import ArtifactNotFoundError, IntegrityError
 
 
 class S3ArtifactStore:
-    """Content-addressed store on an S3 bucket."""
+    """Content-addressed store on an S3 bucket (implements :class:`lockgate.ports.ArtifactStore`)."""
 
     def __init__(self, bucket: str, *, s3_client: Any | None = None) -> None:
         self.bucket = bucket

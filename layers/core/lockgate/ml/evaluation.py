@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from lockgate.domain.spec import LOWER_IS_BETTER, ModelSpec
 from lockgate.errors import AliasNotFoundError, ModelNotFoundError, ModelRejectedError
-from lockgate.spec import LOWER_IS_BETTER, ModelSpec
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from lockgate.runs import RunStore
+    from lockgate.adapters.dynamodb.runs import RunStore
 
 
 def compute_metrics(
@@ -210,7 +210,7 @@ def score_onnx(
     onnx_bytes: bytes, df: pd.DataFrame, signature: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Run an ONNX model on a DataFrame: (predictions, probabilities or None)."""
-    from lockgate.onnx_export import run_onnx
+    from lockgate.ml.onnx_export import run_onnx
 
     return run_onnx(onnx_bytes, df, signature)
 
@@ -237,7 +237,7 @@ def signature_fits(
 
 
 class ChampionSource(Protocol):
-    """What evaluation needs from the registry (``lockgate.registry.DynamoDBModelRegistry``)."""
+    """What evaluation needs from the registry (``lockgate.adapters.dynamodb.registry.DynamoDBModelRegistry``)."""
 
     def get_version_by_alias(self, model: str, alias: str) -> Any: ...
 
@@ -278,7 +278,7 @@ def holdout_metrics(
 
 
 def _positive(spec: ModelSpec, signature: dict[str, Any]) -> Any:
-    from lockgate.training import positive_label
+    from lockgate.ml.training import positive_label
 
     classes = signature.get("classes")
     return positive_label(classes, spec.positive_class) if classes else None
@@ -345,8 +345,8 @@ def evaluate_step(
     A failed gate marks the run rejected with the numbers, announces ``Model Rejected`` and raises
     :class:`~lockgate.errors.ModelRejectedError` (the state machine ends in ``CandidateRejected``).
     """
-    from lockgate.events import MODEL_REJECTED
-    from lockgate.spec import parse_spec
+    from lockgate.domain.events import MODEL_REJECTED
+    from lockgate.domain.spec import parse_spec
 
     spec = parse_spec(artifacts.get_json("specs", spec_id))
     holdout = read_holdout(artifacts.get_bytes("holdouts", training["holdout_id"], ext="parquet"))

@@ -1,0 +1,1 @@
+"""The heavy side: tabular reading, data checks, training, metrics, ONNX export, profiles, drift."""

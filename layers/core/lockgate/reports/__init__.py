@@ -1,0 +1,1 @@
+"""Documents for people: the drift report (JSON + HTML) and the model card."""

@@ -1,0 +1,1 @@
+"""Use cases, typed on ``lockgate.ports`` only: they never import an adapter."""

@@ -1,0 +1,1 @@
+"""The light side: prediction on onnxruntime and numpy alone, signatures, capture. Never pandas."""
