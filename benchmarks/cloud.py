@@ -53,7 +53,7 @@ def platform() -> Iterator[Any]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.pop("AWS_PROFILE", None)
-    from support.platform import start_platform
+    from tests.support.platform import start_platform
 
     state = Path(tempfile.mkdtemp(prefix="lockgate-bench-", dir=WORK))
     started = time.perf_counter()

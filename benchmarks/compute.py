@@ -24,7 +24,7 @@ TARGET = 20.0
 
 def lockgate_side(cases: Sequence[ModelCase], sizes: Sizes) -> dict[str, dict[str, Any]]:
     """``Predictor.predict``: resolve (alias cache), session cache, validate_instances, build_feeds, run."""
-    from lockgate.serving.predictor import build_feeds, validate_instances
+    from lockgate.serving.signature import build_feeds, validate_instances
 
     predictor = memory_predictor(cases)
     out: dict[str, dict[str, Any]] = {}

@@ -12,15 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, WORK
-
-sys.path.insert(0, str(ROOT / "tests"))  # the seeded datasets live beside the tests (support.datasets)
+from benchmarks.common import WORK
 
 ALGORITHMS = ("logistic_regression", "random_forest", "gradient_boosting")
 SHORT = {"logistic_regression": "lr", "random_forest": "rf", "gradient_boosting": "hgb"}
@@ -30,7 +27,7 @@ SEED = 42
 
 
 def synthetic(rows: int, seed: int = SEED) -> Any:
-    from support.datasets import make_synthetic
+    from tests.support.datasets import make_synthetic
 
     return make_synthetic(rows, seed)
 
@@ -38,7 +35,7 @@ def synthetic(rows: int, seed: int = SEED) -> Any:
 def dataset(name: str, rows: int) -> Any:
     if name == "synthetic":
         return synthetic(rows)
-    from support.datasets import breast_cancer
+    from tests.support.datasets import breast_cancer
 
     return breast_cancer()
 
@@ -153,7 +150,7 @@ def build_cases(*, train_rows: int, batch_rows: int) -> list[ModelCase]:
 
 @dataclass(frozen=True)
 class MemoryVersion:
-    """The fields of ``lockgate.adapters.dynamodb.registry.ModelVersion`` that serving reads."""
+    """The fields of ``lockgate.domain.model_version.ModelVersion`` that serving reads."""
 
     model: str
     version: int

@@ -1,16 +1,21 @@
+"""Process-wide test setup: no real AWS, and the one shared local cloud (``platform``).
+
+Tests import the core layer and the local cloud as installed packages (``pip install -e .``). The
+helpers in tests/support and tests/fakes are importable as ``support`` and ``fakes`` because
+pyproject's ``[tool.pytest.ini_options] pythonpath`` puts tests/ on the path (configuration, not a
+``sys.path`` edit here); it also lists the repository root (``benchmarks``) and functions/api
+(the API function's own ``chalicelib``, as on Lambda).
+"""
+
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-# Tests import the core layer and the local cloud as installed packages (pip install -e .);
-# the support helpers live beside the tests.
-sys.path.insert(0, str(ROOT / "tests"))
+from lockgate.adapters import aws
+from lockgate.config import settings
 
 # Never talk to real AWS from tests.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -31,8 +36,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     their own (tests/integration/test_localcloud.py, test_cli.py) run before the first module
     that asks for this one, and the local cloud refuses a second start, loudly, if that changes.
     """
-    from lockgate.adapters import aws
-    from lockgate.config import settings
+    # Local: the local cloud pulls in moto's server, which unit and functional runs never need.
     from support.platform import start_platform
 
     cloud, shared = start_platform(tmp_path_factory.mktemp("lockgate-state"))
@@ -62,9 +66,6 @@ def _off_the_cloud(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     if any(part in _ON_THE_CLOUD for part in Path(str(request.node.fspath)).parts):
         yield
         return
-    from lockgate.adapters import aws
-    from lockgate.config import settings
-
     touched = [k for k in _CLOUD_ENV if k in os.environ]
     for key in touched:
         monkeypatch.delenv(key)

@@ -7,27 +7,36 @@ was already decided, the registry resumes it at once. The return value is not us
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.config import settings
+from lockgate.domain.training_state import ApprovalWait
+from lockgate.services.promote import await_approval
 
 logger = Logger()
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@functools.cache
+def _registry() -> DynamoDBModelRegistry:
     cfg = settings()
     cfg.require("registry_table")
-    model, version = str(event["model"]), int(event["version"])
-    DynamoDBModelRegistry(cfg.registry_table).set_task_token(model, version, str(event["token"]))
+    return DynamoDBModelRegistry(cfg.registry_table, publisher=EventBridgePublisher())
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    wait = ApprovalWait.from_event(event)
+    await_approval(wait, registry=_registry())
     logger.info(
         "approval pending: run `lockgate approve %s %s` or `lockgate reject %s %s`",
-        model,
-        version,
-        model,
-        version,
-        extra={"model": model, "version": version},
+        wait.model,
+        wait.version,
+        wait.model,
+        wait.version,
+        extra={"model": wait.model, "version": wait.version},
     )
-    return {"model": model, "version": version, "waiting": True}
+    return wait.to_dict()

@@ -10,16 +10,19 @@ from __future__ import annotations
 import functools
 import json
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate.adapters import aws, eventbridge
+from lockgate.adapters import aws
 from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.adapters.s3_batch import S3BatchFiles
 from lockgate.config import settings
 from lockgate.domain import events
-from lockgate.services.batch import BatchJob, job_for, merge, plan, score_chunk
+from lockgate.domain.batch import BatchJob, Chunk, Part, job_for
+from lockgate.domain.s3_events import parse_s3_records
+from lockgate.services.batch import merge, plan, score_chunk
 from lockgate.serving.predictor import Predictor
 
 logger = Logger()
@@ -33,22 +36,34 @@ def predictor() -> Predictor:
     )
 
 
-def finish(job: BatchJob, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    summary = merge(job, parts)
-    eventbridge.publish(events.BATCH_SCORED, summary)
+@functools.cache
+def batch_files() -> S3BatchFiles:
+    settings().require("artifact_bucket")
+    return S3BatchFiles(settings().artifact_bucket)
+
+
+@functools.cache
+def publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(settings().event_bus_name)
+
+
+def finish(job: BatchJob, parts: list[Part]) -> dict[str, Any]:
+    summary = merge(job, parts, files=batch_files()).to_dict()
+    publisher()(events.BATCH_SCORED, summary)
     return summary
 
 
 def start(bucket: str, key: str) -> dict[str, Any]:
     model = key.split("/")[1]
     job = job_for(model, predictor().resolve(model).version, bucket, key)
-    chunks = plan(job)
+    chunks = plan(job, files=batch_files())
     if len(chunks) <= 1:
-        return finish(job, [score_chunk(job, chunk, predictor()) for chunk in chunks])
+        parts = [score_chunk(job, chunk, predictor=predictor(), files=batch_files()) for chunk in chunks]
+        return finish(job, parts)
     settings().require("batch_state_machine_arn")
     execution = aws.client("stepfunctions").start_execution(
         stateMachineArn=settings().batch_state_machine_arn,
-        input=json.dumps({"job": job.to_dict(), "chunks": chunks}),
+        input=json.dumps({"job": job.to_dict(), "chunks": [c.to_dict() for c in chunks]}),
     )
     return {"execution_arn": execution["executionArn"], "chunks": len(chunks)}
 
@@ -56,12 +71,12 @@ def start(bucket: str, key: str) -> dict[str, Any]:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if event.get("mode") == "score_chunk":
-        return score_chunk(BatchJob(**event["job"]), event["chunk"], predictor())
+        job, chunk = BatchJob.from_dict(event["job"]), Chunk.from_dict(event["chunk"])
+        return score_chunk(job, chunk, predictor=predictor(), files=batch_files()).to_dict()
     if event.get("mode") == "merge":
-        return finish(BatchJob(**event["job"]), event["parts"])
+        return finish(BatchJob.from_dict(event["job"]), [Part.from_dict(p) for p in event["parts"]])
     results = []
-    for record in event.get("Records", []):
-        key = unquote_plus(record["s3"]["object"]["key"])
-        results.append(start(record["s3"]["bucket"]["name"], key))
-        logger.info("batch started", extra={"key": key, "result": results[-1]})
+    for obj in parse_s3_records(event):
+        results.append(start(obj.bucket, obj.key))
+        logger.info("batch started", extra={"key": obj.key, "result": results[-1]})
     return results

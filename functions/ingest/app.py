@@ -12,9 +12,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from lockgate.adapters import aws
-from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore, IngestDeps, UploadRef, ingest_upload
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.adapters.s3_uploads import S3UploadSource
+from lockgate.adapters.sfn_training import StepFunctionsTrainingLauncher
 from lockgate.config import settings
+from lockgate.domain.dataset import UploadRef
+from lockgate.domain.s3_events import parse_s3_records
+from lockgate.services.ingest import IngestDeps, ingest_upload
 
 logger = Logger()
 
@@ -25,10 +31,10 @@ def _deps() -> IngestDeps:
     cfg.require("artifact_bucket", "registry_table", "idempotency_table", "training_state_machine_arn")
     return IngestDeps(
         store=DynamoDBDatasetStore(cfg.registry_table),
+        uploads=S3UploadSource(),
         artifacts=S3ArtifactStore(cfg.artifact_bucket),
-        state_machine_arn=cfg.training_state_machine_arn,
-        max_upload_bytes=cfg.max_upload_bytes,
-        bus_name=cfg.event_bus_name,
+        launcher=StepFunctionsTrainingLauncher(cfg.training_state_machine_arn),
+        publisher=EventBridgePublisher(cfg.event_bus_name),
     )
 
 
@@ -41,7 +47,7 @@ def _process() -> tuple[IdempotencyConfig, Any]:
     )
 
     def process(upload: dict[str, Any]) -> dict[str, Any]:
-        result = ingest_upload(UploadRef(**upload), _deps())
+        result = ingest_upload(UploadRef(**upload), _deps(), max_upload_bytes=settings().max_upload_bytes)
         logger.info("ingested", extra=result.to_dict())
         return result.to_dict()
 
@@ -53,9 +59,9 @@ def _process() -> tuple[IdempotencyConfig, Any]:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if event.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
+    uploads = [UploadRef.from_object(obj) for obj in parse_s3_records(event)]
+    if not uploads:  # the s3:TestEvent sent once when the notification is configured
         return {"results": []}
     config, process = _process()
     config.register_lambda_context(context)
-    results = [process(upload=UploadRef.from_s3_record(r).to_dict()) for r in event.get("Records", [])]
-    return {"results": results}
+    return {"results": [process(upload=upload.to_dict()) for upload in uploads]}

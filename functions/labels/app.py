@@ -1,32 +1,49 @@
 """Ground-truth labels dropped at ``s3://<data bucket>/labels/<model>/<name>`` (CSV or JSONL).
 
 Normalised into the artifact bucket's ``labels/<model>/date=…/`` log; a bad file is recorded as
-rejected (``LABELS#`` item with reasons) rather than retried forever.
+rejected (with reasons) rather than retried forever.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import S3Event
-from lockgate.services import labels
+from lockgate.adapters.dynamodb.labels import DynamoDBLabelFileStore
+from lockgate.adapters.s3_logs import S3Logs, S3Uploads
+from lockgate.config import settings
+from lockgate.domain.labels import LabelUpload
+from lockgate.domain.s3_events import parse_s3_records
+from lockgate.services.labels import ingest_label_file
 
 logger = Logger()
+
+
+@functools.cache
+def _uploads() -> S3Uploads:
+    return S3Uploads()
+
+
+@functools.cache
+def _log() -> S3Logs:
+    cfg = settings()
+    cfg.require("artifact_bucket")
+    return S3Logs(cfg.artifact_bucket)
+
+
+@functools.cache
+def _files() -> DynamoDBLabelFileStore:
+    cfg = settings()
+    cfg.require("registry_table")
+    return DynamoDBLabelFileStore(cfg.registry_table)
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     results = []
-    for record in S3Event(event).records:
-        result = labels.ingest_label_file(
-            labels.default_store(),
-            bucket=record.s3.bucket.name,
-            key=record.s3.get_object.key,
-            etag=record.s3.get_object.etag or "",
-            received_at=datetime.fromisoformat(record.event_time.replace("Z", "+00:00")),
-        )
+    for obj in parse_s3_records(event):
+        result = ingest_label_file(LabelUpload.from_s3(obj), uploads=_uploads(), log=_log(), files=_files())
         log = logger.info if result.status == "accepted" else logger.warning
         log("label file processed", extra=result.to_dict())
         results.append(result.to_dict())

@@ -8,24 +8,44 @@ dataset id, error and cause. Returns that event detail.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry, record_training_failure
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.config import settings
+from lockgate.domain.training_state import FailedExecution
+from lockgate.services.fail import record_training_failure
 
 logger = Logger()
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@functools.cache
+def _publisher() -> EventBridgePublisher:
+    return EventBridgePublisher()
+
+
+@functools.cache
+def _registry() -> DynamoDBModelRegistry:
     cfg = settings()
     cfg.require("registry_table")
+    return DynamoDBModelRegistry(cfg.registry_table, publisher=_publisher())
+
+
+@functools.cache
+def _runs() -> DynamoDBRunStore:
+    cfg = settings()
+    cfg.require("registry_table")
+    return DynamoDBRunStore(cfg.registry_table)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    failure = FailedExecution.from_state(event)
     detail = record_training_failure(
-        registry=DynamoDBModelRegistry(cfg.registry_table),
-        runs=DynamoDBRunStore(cfg.registry_table),
-        state=event,
-    )
+        failure, registry=_registry(), runs=_runs(), publisher=_publisher()
+    ).to_dict()
     logger.warning("training failed", extra=detail)
     return detail

@@ -7,27 +7,40 @@ Approved); the registry emits ``Model Promoted``. A retry after success changes 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lockgate.adapters.dynamodb.registry import CHAMPION, DynamoDBModelRegistry
-from lockgate.adapters.dynamodb.runs import SUCCEEDED, DynamoDBRunStore
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.config import settings
+from lockgate.domain.training_state import PromoteRequest
+from lockgate.services.promote import promote_candidate
 
 logger = Logger()
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@functools.cache
+def _registry() -> DynamoDBModelRegistry:
     cfg = settings()
     cfg.require("registry_table")
-    model, version = str(event["model"]), int(event["registration"]["version"])
-    alias = DynamoDBModelRegistry(cfg.registry_table).set_alias(
-        model, CHAMPION, version, actor="lockgate", reason=f"run {event.get('run_id', '?')} passed its gates"
-    )
-    if event.get("run_id"):
-        DynamoDBRunStore(cfg.registry_table).note(model, event["run_id"], status=SUCCEEDED, version=version)
+    return DynamoDBModelRegistry(cfg.registry_table, publisher=EventBridgePublisher())
+
+
+@functools.cache
+def _runs() -> DynamoDBRunStore:
+    cfg = settings()
+    cfg.require("registry_table")
+    return DynamoDBRunStore(cfg.registry_table)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = PromoteRequest.from_state(event)
+    promotion = promote_candidate(request, registry=_registry(), runs=_runs())
     logger.info(
-        "promoted", extra={"model": model, "champion": alias.version, "previous": alias.previous_version}
+        "promoted",
+        extra={"model": request.model, "champion": promotion.champion, "previous": promotion.previous},
     )
-    return {"champion": alias.version, "previous": alias.previous_version}
+    return promotion.to_dict()

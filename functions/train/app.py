@@ -6,46 +6,64 @@ Retry/Catch (``OnnxParity`` -> CandidateRejected, anything else -> MarkFailed).
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
+import pandas as pd
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate.adapters import eventbridge
 from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
+from lockgate.domain.training_state import TrainingRequest
 from lockgate.ml.tabular import read_table
-from lockgate.ml.training import train_step
+from lockgate.services.train import train_step
 
 logger = Logger()
 metrics = Metrics()
 
 
+@functools.cache
+def _adapters() -> tuple[S3ArtifactStore, DynamoDBRunStore, EventBridgePublisher]:
+    cfg = settings()
+    cfg.require("artifact_bucket", "registry_table")
+    return (
+        S3ArtifactStore(cfg.artifact_bucket),
+        DynamoDBRunStore(cfg.registry_table),
+        EventBridgePublisher(cfg.event_bus_name),
+    )
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    artifacts, runs, publisher = _adapters()
+    request = TrainingRequest.from_event(event)
     cfg = settings()
-    cfg.require("artifact_bucket", "registry_table")
-    dataset = event["dataset"]
 
-    def read(data: bytes) -> Any:
-        fmt = dataset.get("format", "csv")
-        return read_table(data, fmt, max_rows=cfg.max_rows, max_decompressed_bytes=cfg.max_decompressed_bytes)
+    def read(data: bytes) -> pd.DataFrame:
+        return read_table(
+            data,
+            request.dataset.format,
+            max_rows=cfg.max_rows,
+            max_decompressed_bytes=cfg.max_decompressed_bytes,
+        )
 
     started = time.perf_counter()
     candidate = train_step(
-        artifacts=S3ArtifactStore(cfg.artifact_bucket),
-        runs=DynamoDBRunStore(cfg.registry_table),
-        publish=eventbridge.publish,
+        artifacts=artifacts,
+        runs=runs,
+        publisher=publisher,
         read=read,
-        model=event["model"],
-        run_id=event["run_id"],
-        dataset_id=dataset["id"],
-        spec_id=event["spec"]["id"],
+        model=request.model,
+        run_id=request.run_id,
+        dataset_id=request.dataset.id,
+        spec_id=request.spec_id,
         code_version=cfg.code_version,
-        trigger=event.get("trigger", "upload"),
+        trigger=request.trigger,
     )
     metrics.add_metric(name="TrainingSeconds", unit=MetricUnit.Seconds, value=time.perf_counter() - started)
     logger.info("candidate trained", extra={"model_id": candidate.model_id, "metrics": candidate.metrics})

@@ -2,37 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
+from lockgate.domain.training_state import TrainingRequest
 from lockgate.errors import DatasetRejectedError
-from lockgate.ml.checks import validate_upload
+from lockgate.services.validate import validate_upload
 
 logger = Logger()
 metrics = Metrics()
 
 
+@functools.cache
+def _adapters() -> tuple[DynamoDBDatasetStore, S3ArtifactStore, EventBridgePublisher]:
+    cfg = settings()
+    cfg.require("artifact_bucket", "registry_table")
+    return (
+        DynamoDBDatasetStore(cfg.registry_table),
+        S3ArtifactStore(cfg.artifact_bucket),
+        EventBridgePublisher(cfg.event_bus_name),
+    )
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    store, artifacts, publisher = _adapters()
+    request = TrainingRequest.from_event(event)
     cfg = settings()
-    cfg.require("artifact_bucket", "registry_table")
-    dataset = event["dataset"]
     try:
         result = validate_upload(
-            model=event["model"],
-            dataset_id=dataset["id"],
-            fmt=dataset.get("format", "csv"),
-            spec_id=event["spec"]["id"],
-            store=DynamoDBDatasetStore(cfg.registry_table),
-            artifacts=S3ArtifactStore(cfg.artifact_bucket),
+            model=request.model,
+            dataset_id=request.dataset.id,
+            fmt=request.dataset.format,
+            spec_id=request.spec_id,
+            store=store,
+            artifacts=artifacts,
+            publisher=publisher,
             max_rows=cfg.max_rows,
             max_decompressed_bytes=cfg.max_decompressed_bytes,
-            bus_name=cfg.event_bus_name,
         )
     except DatasetRejectedError as exc:
         metrics.add_metric(name="DatasetRejected", unit=MetricUnit.Count, value=1)

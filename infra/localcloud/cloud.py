@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 
 from localcloud import deps, patches
+from localcloud.apigateway import LocalApiGateway, api_from_sam
 from localcloud.deployer import ACCOUNT_ID, Deployer, Deployment
 from localcloud.runtime import LambdaRuntime
 from localcloud.scheduler import Clock, Scheduler
@@ -78,8 +79,8 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalCloud:
-        from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
+        from moto.core.config import default_user_config  # noqa: PLC0415 - heavy import boundary
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import boundary
 
         global _RUNNING
         # moto's backends, its Lambda hooks and MOTO_PORT are process-wide: a second cloud in the
@@ -120,8 +121,6 @@ class LocalCloud:
         return self
 
     def deploy(self, template: Path | None = None, *, parameters: dict[str, str] | None = None) -> Deployment:
-        from localcloud.apigateway import LocalApiGateway, api_from_sam
-
         deployer = Deployer(
             endpoint_url=self.endpoint,
             region=self.region,
@@ -250,7 +249,7 @@ class LocalCloud:
         return result.payload, result.errored
 
     def _deliver_schedule(self, rule_name: str, event: dict[str, Any]) -> None:
-        from moto.events.models import events_backends
+        from moto.events.models import events_backends  # noqa: PLC0415 - heavy import boundary
 
         backend = events_backends[ACCOUNT_ID][self.region]
         for bus in backend.event_buses.values():
@@ -296,7 +295,7 @@ class LocalCloud:
             )
 
     def _ship_logs(self) -> None:
-        from moto.logs.models import logs_backends
+        from moto.logs.models import logs_backends  # noqa: PLC0415 - heavy import boundary
 
         backend = logs_backends[ACCOUNT_ID][self.region]
         while True:
@@ -321,8 +320,8 @@ class LocalCloud:
 
 def _plug_jsonata() -> None:
     """moto evaluates JSONata through a JVM bridge it does not ship; use the Python implementation."""
-    import jsonata
-    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+    import jsonata  # noqa: PLC0415 - heavy import boundary
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata  # noqa: PLC0415 - heavy import boundary
 
     def evaluate(expression: str) -> Any:
         try:

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 
 from localcloud import deps
+from localcloud.image import build_local_image
 from localcloud.intrinsics import Resolver, dependencies
 from localcloud.runtime import FunctionSpec, LambdaRuntime
 from localcloud.template import TemplateError, load_template, local_path, translate
@@ -595,7 +596,6 @@ class Deployer:
 
     def _image_function(self, lid: str, p: dict[str, Any]) -> tuple[list[str], str, str]:
         """Code paths, handler and runtime of a container image function, from its Dockerfile."""
-        from localcloud.image import build_local_image
 
         metadata = (self.sam["Resources"].get(lid) or {}).get("Metadata") or {}
         if "Dockerfile" not in metadata:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -84,8 +85,6 @@ class Resolver:
             region = self.pseudo["AWS::Region"]
             return [f"{region}a", f"{region}b", f"{region}c"]
         if key == "Fn::ToJsonString":
-            import json
-
             return json.dumps(self.resolve(arg))
         raise TemplateError(f"intrinsic function {key} is not supported by the local cloud")
 

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
+from botocore.exceptions import ClientError
+
 log = logging.getLogger("lockgate.localcloud.patches")
 
 _sequence = itertools.count(1)
@@ -35,10 +37,10 @@ def install(
     publish_sns: Callable[[str, str], None],
 ) -> None:
     """Route moto's Lambda paths to ``runtime`` (a :class:`localcloud.runtime.LambdaRuntime`)."""
-    from moto.awslambda import models as lambda_models
-    from moto.events import models as events_models
-    from moto.events import notifications as events_notifications
-    from moto.s3 import notifications as s3_notifications
+    from moto.awslambda import models as lambda_models  # noqa: PLC0415 - heavy import boundary
+    from moto.events import models as events_models  # noqa: PLC0415 - heavy import boundary
+    from moto.events import notifications as events_notifications  # noqa: PLC0415 - heavy import boundary
+    from moto.s3 import notifications as s3_notifications  # noqa: PLC0415 - heavy import boundary
 
     if _installed:
         _installed["runtime"] = runtime
@@ -162,7 +164,7 @@ def install(
 
     events_models.Rule.send_to_targets = send_to_targets
 
-    from moto.stepfunctions.parser import models as sfn_models
+    from moto.stepfunctions.parser import models as sfn_models  # noqa: PLC0415 - heavy import boundary
 
     original_start = sfn_models.StepFunctionsParserBackend.start_execution
 
@@ -190,12 +192,11 @@ def _lambda_service_error_names() -> None:
     moto calls every failed Lambda API call ``Exception``, so a state machine's Retry on
     ``Lambda.ServiceException`` / ``Lambda.TooManyRequestsException`` never matches locally.
     """
-    from botocore.exceptions import ClientError
-    from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
-    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails  # noqa: PLC0415 - heavy import boundary
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName  # noqa: PLC0415 - heavy import boundary
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent  # noqa: PLC0415 - heavy import boundary
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda  # noqa: PLC0415 - heavy import boundary
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415 - heavy import boundary
 
     original = state_task_lambda.StateTaskLambda._from_error
 
@@ -227,8 +228,8 @@ def _loopback_is_secure_transport() -> None:
     statement's effect; statements whose conditions do not hold are dropped here instead, which is
     IAM's rule.
     """
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-    from moto.s3 import models as s3_models
+    from moto.iam.access_control import IAMPolicy, PermissionResult  # noqa: PLC0415 - heavy import boundary
+    from moto.s3 import models as s3_models  # noqa: PLC0415 - heavy import boundary
 
     context = {"aws:securetransport": "true"}
 
@@ -281,7 +282,7 @@ def _serialise_dynamodb() -> None:
     UpdateItem is visible half-applied, and a cancelled transaction restores a copy of the whole
     table, erasing other writers' items. The threaded server would race where DynamoDB does not.
     """
-    import moto.dynamodb.models as ddb_models
+    import moto.dynamodb.models as ddb_models  # noqa: PLC0415 - heavy import boundary
 
     lock = threading.RLock()
     for name in _DDB_OPS:
@@ -304,7 +305,7 @@ def _async(fn: str, event: str) -> None:
 
 
 def _transform(target: dict[str, Any], event: dict[str, Any]) -> Any:
-    from moto.events.models import EventTemplateParser
+    from moto.events.models import EventTemplateParser  # noqa: PLC0415 - heavy import boundary
 
     if "Input" in target:
         return json.loads(target["Input"])

@@ -65,7 +65,7 @@ class _ManagedPolicies(dict[str, str]):
 
 def translate(sam: dict[str, Any], root: Path, parameters: dict[str, str], region: str) -> dict[str, Any]:
     """SAM → CloudFormation. Local paths (CodeUri, ContentUri, DefinitionUri) are rewritten first."""
-    from samtranslator.translator.transform import transform
+    from samtranslator.translator.transform import transform  # noqa: PLC0415 - heavy import boundary
 
     sam = copy.deepcopy(sam)
     for logical_id, resource in sam["Resources"].items():

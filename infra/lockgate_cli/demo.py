@@ -23,8 +23,20 @@ from typing import Annotated, Any
 import requests
 import typer
 import yaml
+from lockgate.adapters.dynamodb.checks import DynamoDBCheckStore
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.dynamodb.tokens import DynamoDBTokenStore
+from lockgate.domain.check import CheckResult
+from lockgate.domain.dataset import DatasetRecord, run_id_for
+from lockgate.domain.run import RunRecord
+from lockgate.errors import RunNotFoundError
+from lockgate.services.tokens import create_token
 from rich.console import Console
 from rich.table import Table
+
+from lockgate_cli.common import console as cli_console
 
 MODEL = "biopsy"
 DRIFTED = [
@@ -49,6 +61,27 @@ SPEC: dict[str, Any] = {
         "retrain_cooldown_minutes": 24 * 60,
     },
 }
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The core's adapters on the demo cloud's registry table: the story reads its records through them."""
+
+    registry: DynamoDBModelRegistry
+    datasets: DynamoDBDatasetStore
+    runs: DynamoDBRunStore
+    checks: DynamoDBCheckStore
+    tokens: DynamoDBTokenStore
+
+    @classmethod
+    def on(cls, table: str, ddb: Any) -> Stores:
+        return cls(
+            registry=DynamoDBModelRegistry(table, dynamodb_client=ddb),
+            datasets=DynamoDBDatasetStore(table, dynamodb_client=ddb),
+            runs=DynamoDBRunStore(table, dynamodb_client=ddb),
+            checks=DynamoDBCheckStore(table, dynamodb_client=ddb),
+            tokens=DynamoDBTokenStore(table, dynamodb_client=ddb),
+        )
 
 
 class StageFailed(Exception):
@@ -79,7 +112,7 @@ class Story:
 
 
 def _dataset() -> Any:
-    from sklearn.datasets import load_breast_cancer
+    from sklearn.datasets import load_breast_cancer  # noqa: PLC0415 - heavy import boundary
 
     bunch = load_breast_cancer(as_frame=True)
     frame = bunch.frame.rename(columns=lambda c: str(c).replace(" ", "_"))
@@ -99,11 +132,8 @@ def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def run_demo(*, console: Console, out_dir: Path, waves: int = 4, wave_size: int = 120) -> int:
     """Tell the story; returns the exit code (0 when every stage did what it should)."""
-    from localcloud.cloud import LocalCloud
-    from localcloud.scheduler import FakeClock
-    from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
-    from lockgate.adapters.dynamodb.table import deserialize
-    from lockgate.adapters.dynamodb.tokens import create_token
+    from localcloud.cloud import LocalCloud  # noqa: PLC0415 - heavy import boundary
+    from localcloud.scheduler import FakeClock  # noqa: PLC0415 - heavy import boundary
 
     story = Story(console)
     root = Path(__file__).resolve().parents[2]
@@ -122,8 +152,9 @@ def run_demo(*, console: Console, out_dir: Path, waves: int = 4, wave_size: int 
             out = deployment.outputs
             note(f"{len(deployment.functions)} functions, endpoint {cloud.endpoint}, API {out['ApiUrl']}")
         s3, sfn, ddb = cloud.client("s3"), cloud.client("stepfunctions"), cloud.client("dynamodb")
-        registry = DynamoDBModelRegistry(out["RegistryTableName"], dynamodb_client=ddb)
-        token = create_token("admin", "demo", table_name=out["RegistryTableName"], dynamodb_client=ddb)
+        stores = Stores.on(out["RegistryTableName"], ddb)
+        registry = stores.registry
+        token = create_token("admin", "demo", tokens=stores.tokens)
         alerts = _subscribe_alerts(cloud, out["AlertsTopicArn"])
 
         def executions() -> list[dict[str, Any]]:
@@ -192,8 +223,8 @@ def run_demo(*, console: Console, out_dir: Path, waves: int = 4, wave_size: int 
                 clock.advance(timedelta(minutes=SPEC["monitoring"]["cadence_minutes"]))
                 cloud.scheduler.tick()
                 cloud.wait_idle(300)
-                check = _latest_check(ddb, out["RegistryTableName"], deserialize)
-                verdict = "drift" if check and check.get("drifted") else "clean"
+                check = stores.checks.latest(MODEL)
+                verdict = "drift" if check and check.drifted else "clean"
                 console.print(
                     f"    wave {wave + 1}: ×{scale:.2f} on {len(DRIFTED)} features, {wave_size} requests"
                     f" → check at {clock.now():%H:%M} says [bold]{verdict}[/]"
@@ -212,25 +243,25 @@ def run_demo(*, console: Console, out_dir: Path, waves: int = 4, wave_size: int 
 
         with story.stage("Retraining on original + labelled production data, through every gate") as note:
             second = _wait(lambda: finished({first["executionArn"]}), 300, "the retraining pipeline")
-            retrained = _retrain_dataset(ddb, out["RegistryTableName"], deserialize)
+            retrained = _retrain_dataset(stores)
             if retrained is None:
                 raise StageFailed("no retraining dataset was recorded")
             if second["status"] == "SUCCEEDED":
                 champion = registry.get_version_by_alias(MODEL, "champion")
                 note(
-                    f"{retrained.get('rows')} rows (parents {len(retrained.get('parents') or [])}); "
+                    f"{retrained.rows} rows (parents {len(retrained.parents)}); "
                     f"candidate passed the gates → champion v{champion.version}"
                 )
             elif second.get("error") == "ModelRejected":
-                note(f"{retrained.get('rows')} rows; candidate rejected by the gates, v1 stays champion")
+                note(f"{retrained.rows} rows; candidate rejected by the gates, v1 stays champion")
             else:
                 raise StageFailed(
                     f"retraining {second['status']}: {second.get('error')} {second.get('cause', '')[:300]}"
                 )
 
         with story.stage("Summary") as note:
-            paths = _collect_reports(cloud, out, registry, out_dir)
-            _summary(console, registry, ddb, out["RegistryTableName"], deserialize=deserialize, paths=paths)
+            paths = _collect_reports(cloud, out, stores, out_dir)
+            _summary(console, stores, paths=paths)
             note(f"reports and model cards copied to {out_dir}")
     except StageFailed:
         pass
@@ -277,72 +308,53 @@ def _receive(cloud: Any, queue_url: str) -> dict[str, Any] | None:
     return json.loads(messages[0]["Body"]) if messages else None
 
 
-def _query(ddb: Any, table: str, prefix: str, deserialize: Callable[[Any], Any]) -> list[dict[str, Any]]:
-    items = ddb.query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-        ExpressionAttributeValues={":pk": {"S": f"MODEL#{MODEL}"}, ":sk": {"S": prefix}},
-    )["Items"]
-    return [deserialize(i) for i in items]
-
-
-def _latest_check(ddb: Any, table: str, deserialize: Callable[[Any], Any]) -> dict[str, Any] | None:
-    checks = _query(ddb, table, "DRIFT#", deserialize)
-    return checks[-1] if checks else None
-
-
-def _retrain_dataset(ddb: Any, table: str, deserialize: Callable[[Any], Any]) -> dict[str, Any] | None:
-    for record in _query(ddb, table, "DATASET#", deserialize):
-        if str(record.get("source_key", "")).startswith(f"datasets/{MODEL}/retrain-"):
+def _retrain_dataset(stores: Stores) -> DatasetRecord | None:
+    for record in stores.datasets.list(MODEL):
+        if record.source_key.startswith(f"datasets/{MODEL}/retrain-"):
             return record
     return None
 
 
-def _collect_reports(cloud: Any, out: dict[str, str], registry: Any, out_dir: Path) -> dict[str, Any]:
+def _collect_reports(cloud: Any, out: dict[str, str], stores: Stores, out_dir: Path) -> dict[str, Any]:
     s3 = cloud.client("s3")
     bucket = out["ArtifactBucketName"]
     paths: dict[str, Any] = {"cards": {}, "drift": []}
-    for version in registry.list_model_versions(MODEL):
+    for version in stores.registry.list_model_versions(MODEL):
         if version.model_card_id:
             target = out_dir / f"model-card-v{version.version}.md"
             target.write_bytes(
                 s3.get_object(Bucket=bucket, Key=f"cards/{version.model_card_id}.md")["Body"].read()
             )
             paths["cards"][version.version] = (f"s3://{bucket}/cards/{version.model_card_id}.md", target)
-    for check in _query(cloud.client("dynamodb"), out["RegistryTableName"], "DRIFT#", _deserializer()):
-        target = out_dir / f"drift-{check['window_end'].replace(':', '')}.html"
+    for check in stores.checks.history(MODEL):
+        target = out_dir / f"drift-{check.window_end.replace(':', '')}.html"
         target.write_bytes(
-            s3.get_object(Bucket=bucket, Key=f"reports/drift/{check['html_report_id']}.html")["Body"].read()
+            s3.get_object(Bucket=bucket, Key=f"reports/drift/{check.html_report_id}.html")["Body"].read()
         )
-        paths["drift"].append((check, f"s3://{bucket}/reports/drift/{check['html_report_id']}.html", target))
+        paths["drift"].append((check, f"s3://{bucket}/reports/drift/{check.html_report_id}.html", target))
     return paths
 
 
-def _drifted_long(check: dict[str, Any]) -> list[str]:
-    value = check.get("drifted_features") or {}
-    features = json.loads(value) if isinstance(value, str) else value
-    return list(features.get("long", []))
+def _drifted_long(check: CheckResult) -> list[str]:
+    return list(check.drifted_features.get("long", []))
 
 
-def _deserializer() -> Callable[[Any], Any]:
-    from lockgate.adapters.dynamodb.table import deserialize
+def _runs(stores: Stores) -> list[RunRecord]:
+    """Every training run of the story's datasets (ingest names each run after its dataset)."""
+    runs = []
+    for dataset in stores.datasets.list(MODEL):
+        try:
+            runs.append(stores.runs.get(MODEL, run_id_for(dataset.dataset_id)))
+        except RunNotFoundError:
+            continue  # rejected at ingest: no run
+    return runs
 
-    return deserialize
 
-
-def _summary(
-    console: Console,
-    registry: Any,
-    ddb: Any,
-    table: str,
-    *,
-    deserialize: Callable[[Any], Any],
-    paths: dict[str, Any],
-) -> None:
+def _summary(console: Console, stores: Stores, *, paths: dict[str, Any]) -> None:
     versions = Table(title="Model versions", title_justify="left")
     for column in ("v", "status", "aliases", "ROC AUC", "accuracy", "F1", "dataset"):
         versions.add_column(column)
-    for v in registry.list_model_versions(MODEL):
+    for v in stores.registry.list_model_versions(MODEL):
         versions.add_row(
             str(v.version),
             v.status,
@@ -356,13 +368,13 @@ def _summary(
     runs = Table(title="Runs and gate verdicts", title_justify="left")
     for column in ("run", "trigger", "status", "v", "verdict"):
         runs.add_column(column)
-    for run in sorted(_query(ddb, table, "RUN#", deserialize), key=lambda r: r.get("created_at", "")):
+    for run in sorted(_runs(stores), key=lambda r: r.created_at):
         runs.add_row(
-            run["run_id"][:10],
-            run.get("trigger", ""),
-            run.get("status", ""),
-            str(run.get("version") or "-"),
-            run.get("reason") or "passed every gate",
+            run.run_id[:10],
+            run.trigger,
+            run.status,
+            str(run.version or "-"),
+            run.reason or "passed every gate",
         )
     console.print(runs)
     checks = Table(title="Drift checks", title_justify="left")
@@ -371,9 +383,9 @@ def _summary(
     for check, _uri, _local in paths["drift"]:
         drifted = _drifted_long(check)
         checks.add_row(
-            check["window_end"][11:16],
-            str(check.get("version")),
-            "yes" if check.get("drifted") else "no",
+            check.window_end[11:16],
+            str(check.version),
+            "yes" if check.drifted else "no",
             f"{len(drifted)}: " + ", ".join(d.removeprefix("mean_") for d in drifted) if drifted else "-",
         )
     console.print(checks)
@@ -384,7 +396,7 @@ def _summary(
         console.print(f"  model card v{version}  {local}   ({uri})", soft_wrap=True)
 
 
-def register(app: Any, console: Console) -> None:
+def register(app: typer.Typer) -> None:
     """Add `lockgate demo` to the CLI."""
 
     def demo(
@@ -394,7 +406,7 @@ def register(app: Any, console: Console) -> None:
         fast: Annotated[bool, typer.Option(help="Smaller traffic waves (CI).")] = False,
     ) -> None:
         """The whole lifecycle on the embedded local cloud: data in, champion, serving, drift, retraining."""
-        code = run_demo(console=console, out_dir=out, wave_size=80 if fast else 120)
+        code = run_demo(console=cli_console, out_dir=out, wave_size=80 if fast else 120)
         raise typer.Exit(code)
 
     app.command()(demo)

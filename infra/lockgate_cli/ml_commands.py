@@ -1,14 +1,13 @@
 """The ML commands of `lockgate`: specs, datasets, models, predictions, approvals, lineage, drift.
 
-They register on :data:`lockgate_cli.main.app` when ``main`` imports this module. Each reaches the
-target (local cloud or ``--stack``) through :class:`lockgate_cli.ops.Ops`; core errors and
-unreachable endpoints become one sentence and exit code 1 (:func:`friendly`).
+``lockgate_cli.main`` adds them to the app with :func:`register`. Each reaches the target (local
+cloud or ``--stack``) through :class:`lockgate_cli.ops.Ops`; core errors and unreachable endpoints
+become one sentence and exit code 1 (``lockgate_cli.common.LockgateGroup``).
 """
 
 from __future__ import annotations
 
 import csv
-import functools
 import getpass
 import hashlib
 import io
@@ -20,17 +19,26 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import click
 import requests
 import typer
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-from lockgate.adapters.dynamodb.registry import ModelVersion
-from lockgate.errors import LockgateError, SpecInvalidError, VersionConflictError
+from botocore.exceptions import ClientError
+from lockgate.domain.dataset import parse_dataset_key
+from lockgate.domain.model_version import ModelVersion
+from lockgate.domain.spec import load_spec
+from lockgate.errors import (
+    AliasNotFoundError,
+    LockgateError,
+    ModelNotFoundError,
+    SpecInvalidError,
+    VersionConflictError,
+)
+from lockgate.services.lineage import lineage
+from lockgate.services.tokens import create_token
 from rich.markup import escape
 
-from lockgate_cli.main import JsonOpt, StackOpt, app, console, err, print_json, table, target
+from lockgate_cli.common import JsonOpt, StackOpt, console, err, print_json, table, target
 from lockgate_cli.ops import (
     STAGES,
     ModelRef,
@@ -51,43 +59,9 @@ from lockgate_cli.target import CliError
 
 spec_app = typer.Typer(no_args_is_help=True, help="Model specs (specs/<model>.yaml in the data bucket).")
 token_app = typer.Typer(no_args_is_help=True, help="API credentials.")
-app.add_typer(spec_app, name="spec")
-app.add_typer(token_app, name="token")
 
-F = TypeVar("F", bound=Callable[..., Any])
 POLL_SECONDS = 0.5
 PREDICT_CHUNK = 500
-
-
-def friendly(fn: F) -> F:
-    """Turn what a user can cause (unknown model, refused state change, unreachable cloud, AWS
-    refusing a call) into one sentence and exit code 1, instead of a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (click.exceptions.ClickException, click.exceptions.Exit, typer.Exit):
-            raise
-        except LockgateError as exc:
-            raise CliError(exc.message) from None
-        except EndpointConnectionError as exc:
-            raise CliError(
-                f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}: is the local cloud "
-                "running (`lockgate up`)?"
-            ) from None
-        except NoCredentialsError:
-            raise CliError("no AWS credentials found; configure them (aws configure / AWS_PROFILE)") from None
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise CliError(
-                f"AWS refused {exc.operation_name}: {error.get('Code', '?')}: {error.get('Message', '')}"
-            ) from None
-        except requests.ConnectionError as exc:
-            url = exc.request.url if exc.request is not None else "the API"
-            raise CliError(f"cannot reach {url}; is the stack's API up?") from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def ops_for(stack: str | None) -> Ops:
@@ -129,14 +103,11 @@ def _metric_text(value: Any) -> str:
 
 
 @spec_app.command("push")
-@friendly
 def spec_push(
     file: Annotated[Path, typer.Argument(help="The spec, YAML (see docs/spec.md).")],
     stack: StackOpt = None,
 ) -> None:
     """Validate a spec here, then upload it to s3://<data bucket>/specs/<model>.yaml."""
-    from lockgate.domain.spec import load_spec
-
     text = read_input(file)
     try:
         spec = load_spec(text)
@@ -181,8 +152,6 @@ class StagePrinter:
         return f"{running}…" if running else "waiting for the next stage…"
 
 
-@app.command()
-@friendly
 def push(
     *,
     file: Annotated[Path, typer.Argument(help="CSV, CSV.gz or Parquet file ('-' reads stdin).")],
@@ -198,8 +167,6 @@ def push(
 ) -> None:
     """Upload a dataset and follow it live: ingest → validation → train → evaluate → register →
     approval → promote. Exit 0 for a champion or a version waiting for approval, 1 otherwise."""
-    from lockgate.adapters.dynamodb.datasets import parse_dataset_key
-
     check_model_name(model)
     data = read_input(file)
     if not data:
@@ -238,11 +205,11 @@ def follow_upload(ops: Ops, model: str, ids: list[str], dataset_id: str, timeout
                     "see `lockgate logs IngestFunction`"
                 )
             time.sleep(POLL_SECONDS)
-        if upload.get("status") == "rejected":
-            reasons = "; ".join(upload.get("reasons") or ["no reason recorded"])
+        if upload.status == "rejected":
+            reasons = "; ".join(upload.record.reasons or ["no reason recorded"])
             printer.show(Stage("ingest", "failed", reasons))
             return Verdict("rejected", f"rejected at ingest: {reasons}", ok=False)
-        if upload.get("status") == "duplicate":
+        if upload.status == "duplicate":
             printer.show(Stage("ingest", "done", "duplicate upload"))
             return duplicate_verdict(ops, model, upload)
         record = ops.datasets.get(model, dataset_id)
@@ -276,8 +243,6 @@ def _try_read_run(ops: Ops, arn: str) -> PipelineRun | None:
 # =========================================================================== listings
 
 
-@app.command()
-@friendly
 def datasets(
     model: Annotated[str, typer.Argument(help="Model name.")],
     stack: StackOpt = None,
@@ -311,8 +276,6 @@ def datasets(
 
 
 def _model_summary(ops: Ops, model: str) -> dict[str, Any]:
-    from lockgate.errors import ModelNotFoundError
-
     try:
         versions = ops.registry.list_model_versions(model)
     except ModelNotFoundError:
@@ -333,8 +296,6 @@ def _model_summary(ops: Ops, model: str) -> dict[str, Any]:
     }
 
 
-@app.command()
-@friendly
 def models(stack: StackOpt = None, as_json: JsonOpt = False) -> None:
     """Every model with a spec or a version: champion, its primary metric, versions, pending approvals."""
     ops = ops_for(stack)
@@ -364,9 +325,7 @@ def models(stack: StackOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def _version_doc(ops: Ops, mv: ModelVersion) -> dict[str, Any]:
-    from lockgate.services.lineage import lineage
-
-    trail = lineage(mv.model, mv.version, registry=ops.registry)
+    trail = lineage(mv.model, mv.version, registry=ops.registry, runs=ops.runs, datasets=ops.datasets)
     card = mv.model_card_id
     return {
         **mv.to_dict(),
@@ -386,8 +345,6 @@ def _version_doc(ops: Ops, mv: ModelVersion) -> dict[str, Any]:
     }
 
 
-@app.command()
-@friendly
 def show(
     ref: Annotated[
         str, typer.Argument(metavar="MODEL[@VERSION]", help="e.g. churn, churn@3, churn@champion")
@@ -517,8 +474,6 @@ def _instances(data: bytes, *, is_csv: bool, signature: Callable[[], dict[str, A
     raise CliError('JSON input must be {"instances": [{...}, ...]} or a list of objects')
 
 
-@app.command()
-@friendly
 def predict(
     *,
     model: Annotated[str, typer.Argument(help="Model name.")],
@@ -642,8 +597,6 @@ WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for the resumed pi
 CommentOpt = Annotated[str, typer.Option(help="Why; recorded with the decision.")]
 
 
-@app.command()
-@friendly
 def approve(
     model: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int, typer.Argument(help="Version waiting for approval.")],
@@ -655,8 +608,6 @@ def approve(
     _decide(model, version, comment=comment, wait=wait, stack=stack, approve=True)
 
 
-@app.command()
-@friendly
 def reject(
     model: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[int, typer.Argument(help="Version waiting for approval.")],
@@ -668,8 +619,6 @@ def reject(
     _decide(model, version, comment=comment, wait=wait, stack=stack, approve=False)
 
 
-@app.command()
-@friendly
 def rollback(
     model: Annotated[str, typer.Argument(help="Model name.")],
     to: Annotated[
@@ -678,8 +627,6 @@ def rollback(
     stack: StackOpt = None,
 ) -> None:
     """Point the champion alias back at the previous champion (or at --to VERSION)."""
-    from lockgate.errors import AliasNotFoundError
-
     ops = ops_for(stack)
     check_model_name(model)
     ops.versions(model)
@@ -693,8 +640,6 @@ def rollback(
 # =========================================================================== lineage and reproduce
 
 
-@app.command("lineage")
-@friendly
 def lineage_cmd(
     ref: Annotated[
         str, typer.Argument(metavar="MODEL[@VERSION]", help="e.g. churn@3 (default: the champion)")
@@ -703,11 +648,9 @@ def lineage_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """How a version was made: dataset → validation → run → version → approvals → promotions."""
-    from lockgate.services.lineage import lineage
-
     ops = ops_for(stack)
     mv = ops.resolve(parse_ref(ref))
-    trail = lineage(mv.model, mv.version, registry=ops.registry)
+    trail = lineage(mv.model, mv.version, registry=ops.registry, runs=ops.runs, datasets=ops.datasets)
     if as_json:
         print_json(trail.to_dict())
     else:
@@ -757,8 +700,6 @@ def compare_reproduction(mv: ModelVersion, result: dict[str, Any]) -> dict[str, 
     }
 
 
-@app.command()
-@friendly
 def reproduce(
     ref: Annotated[str, typer.Argument(metavar="MODEL@VERSION", help="e.g. churn@3")],
     stack: StackOpt = None,
@@ -876,8 +817,6 @@ def drift_doc(ops: Ops, result: dict[str, Any], report: dict[str, Any]) -> dict[
     }
 
 
-@app.command()
-@friendly
 def drift(
     model: Annotated[str, typer.Argument(help="Model name.")],
     now: Annotated[
@@ -887,8 +826,6 @@ def drift(
     as_json: JsonOpt = False,
 ) -> None:
     """The latest drift verdict of a model's champion, or a fresh check with --now."""
-    from lockgate.services.monitor import latest_check
-
     ops = ops_for(stack)
     check_model_name(model)
     ops.versions(model)
@@ -902,7 +839,7 @@ def drift(
             raise CliError(str(body.get("message") or body.get("error") or "the drift check was refused"))
         result, report = body, body.get("report") or {}
     else:
-        check = latest_check(ops.monitoring_deps(), model)
+        check = ops.checks.latest(model)
         if check is None:
             if as_json:
                 print_json({"model": model, "checked": False, "drifted": None, "features": []})
@@ -971,21 +908,38 @@ def _default_token_name() -> str:
 
 
 @token_app.command("create")
-@friendly
 def token_create(
     role: Annotated[Role, typer.Option(help="predict: call predict/feedback; admin: also approve, promote.")],
     name: Annotated[str | None, typer.Option(help="Who or what holds it (shown in audit trails).")] = None,
     stack: StackOpt = None,
 ) -> None:
     """Mint an API token. It is printed once, here; only its hash is stored."""
-    from lockgate.adapters.dynamodb.tokens import create_token
-
     ops = ops_for(stack)
     holder = name or _default_token_name()
-    token = create_token(role.value, holder, table_name=ops.table, dynamodb_client=ops.ddb)
+    token = create_token(role.value, holder, tokens=ops.tokens)
     sys.stdout.write(token + "\n")
     err.print(
         f"{role.value} token for {escape(holder)} created; it is shown only this once. "
         "Send it as `Authorization: Bearer <token>`.",
         soft_wrap=True,
     )
+
+
+# =========================================================================== registration
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ML commands to the `lockgate` app, in the order `lockgate --help` lists them."""
+    app.command()(push)
+    app.command()(datasets)
+    app.command()(models)
+    app.command()(show)
+    app.command()(predict)
+    app.command()(approve)
+    app.command()(reject)
+    app.command()(rollback)
+    app.command("lineage")(lineage_cmd)
+    app.command()(reproduce)
+    app.command()(drift)
+    app.add_typer(spec_app, name="spec")
+    app.add_typer(token_app, name="token")

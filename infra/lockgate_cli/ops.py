@@ -17,18 +17,23 @@ from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from lockgate.adapters.dynamodb.checks import DynamoDBCheckStore
 from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
-from lockgate.adapters.dynamodb.registry import CHAMPION, DynamoDBModelRegistry, ModelVersion
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.adapters.dynamodb.tokens import DynamoDBTokenStore
 from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.domain import events as lockgate_events
+from lockgate.domain.dataset import UploadRecord, UploadRef, execution_name
+from lockgate.domain.model_version import CHAMPION, ModelVersion
+from lockgate.domain.names import MODEL_NAME
 from lockgate.domain.spec import ModelSpec, parse_spec
-from lockgate.errors import AliasNotFoundError, ModelNotFoundError, UnauthorizedError
-from lockgate.services.monitor import MonitoringDeps
+from lockgate.domain.training_state import describe_failure
+from lockgate.errors import AliasNotFoundError, ModelNotFoundError, RunNotFoundError, UnauthorizedError
+from lockgate.services.tokens import create_token, verify_token
 
 from lockgate_cli.target import CliError, Target, state_file
 
-MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _REF = re.compile(r"^(?P<model>[^@\s]+)(?:@(?P<at>[^@\s]+))?$")
 CLI_TOKEN_NAME = "lockgate-cli"  # noqa: S105 - a token holder name, not a secret
 # Training and drift checks run for minutes on AWS; botocore's default 60 s read timeout would cut them.
@@ -81,17 +86,6 @@ def parse_ref(text: str) -> ModelRef:
 
 
 # --------------------------------------------------------------------------- the target's adapters
-
-
-@dataclass(frozen=True)
-class _TargetMonitoringDeps(MonitoringDeps):
-    """MonitoringDeps whose DynamoDB client is the target's (the core one reads the environment)."""
-
-    dynamodb_client: Any = None
-
-    @property
-    def ddb(self) -> Any:
-        return self.dynamodb_client
 
 
 class Ops:
@@ -155,15 +149,13 @@ class Ops:
     def runs(self) -> DynamoDBRunStore:
         return DynamoDBRunStore(self.table, dynamodb_client=self.ddb)
 
-    def monitoring_deps(self) -> MonitoringDeps:
-        return _TargetMonitoringDeps(
-            registry=self.registry,
-            artifacts=self.artifacts,
-            table_name=self.table,
-            data_bucket=self.data_bucket,
-            publish=self.publish,
-            dynamodb_client=self.ddb,
-        )
+    @cached_property
+    def tokens(self) -> DynamoDBTokenStore:
+        return DynamoDBTokenStore(self.table, dynamodb_client=self.ddb)
+
+    @cached_property
+    def checks(self) -> DynamoDBCheckStore:
+        return DynamoDBCheckStore(self.table, dynamodb_client=self.ddb)
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
         """Announce on the stack's bus, as the functions do (registry writes from the CLI included)."""
@@ -254,17 +246,15 @@ class Ops:
         A kept token that the target no longer knows (a new local cloud, a revoked token) is
         replaced silently.
         """
-        from lockgate.adapters.dynamodb.tokens import create_token, verify_token
-
         path = self.token_path()
         if path.exists():
             kept = path.read_text().strip()
             try:
-                if verify_token(kept, table_name=self.table, dynamodb_client=self.ddb).is_admin:
+                if verify_token(kept, tokens=self.tokens).is_admin:
                     return kept
             except UnauthorizedError:
                 pass
-        token = create_token("admin", CLI_TOKEN_NAME, table_name=self.table, dynamodb_client=self.ddb)
+        token = create_token("admin", CLI_TOKEN_NAME, tokens=self.tokens)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -373,8 +363,6 @@ def stage_detail(stage: str, result: dict[str, Any]) -> str:
 
 def _failure_line(details: dict[str, Any], kind: str) -> str:
     """A task's error as one line: the handler's message, not its stack trace."""
-    from lockgate.adapters.dynamodb.registry import describe_failure
-
     name, cause = describe_failure({"Error": details.get("error") or kind, "Cause": details.get("cause")})
     line = cause.splitlines()[0] if cause else name
     return line if len(line) <= 240 else line[:237] + "…"
@@ -450,9 +438,7 @@ def read_run(sfn: Any, execution_arn: str) -> PipelineRun:
 
 
 def execution_arn_for(state_machine_arn: str, model: str, dataset_id: str) -> str:
-    """Ingest names executions after the content (``lockgate.adapters.dynamodb.datasets.execution_name``)."""
-    from lockgate.adapters.dynamodb.datasets import execution_name
-
+    """Ingest names executions after the content (``lockgate.domain.dataset.execution_name``)."""
     return (
         state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + execution_name(model, dataset_id)
     )
@@ -462,10 +448,8 @@ def execution_arn_for(state_machine_arn: str, model: str, dataset_id: str) -> st
 
 
 def upload_ids(bucket: str, key: str, put_response: dict[str, Any]) -> list[str]:
-    """The ids ingest may give this upload (``lockgate.adapters.dynamodb.datasets.UploadRef.upload_id``): by object
+    """The ids ingest may give this upload (``lockgate.domain.dataset.UploadRef.upload_id``): by object
     version when the bucket is versioned and the notification carries it, else by ETag."""
-    from lockgate.adapters.dynamodb.datasets import UploadRef
-
     etag = str(put_response.get("ETag", "")).strip('"')
     refs = [UploadRef(bucket=bucket, key=key, etag=etag)]
     if put_response.get("VersionId"):
@@ -473,18 +457,12 @@ def upload_ids(bucket: str, key: str, put_response: dict[str, Any]) -> list[str]
     return [r.upload_id for r in refs]
 
 
-def upload_record(ops: Ops, model: str, ids: list[str]) -> dict[str, Any] | None:
-    """Ingest's ``UPLOAD#`` record of this upload (``new``, ``duplicate`` or ``rejected``), once written."""
-    from lockgate.adapters.dynamodb.table import deserialize
-
+def upload_record(ops: Ops, model: str, ids: list[str]) -> UploadRecord | None:
+    """What ingest recorded for this upload (``new``, ``duplicate`` or ``rejected``), once written."""
     for upload_id in ids:
-        item = ops.ddb.get_item(
-            TableName=ops.table,
-            Key={"pk": {"S": f"MODEL#{model}"}, "sk": {"S": f"UPLOAD#{upload_id}"}},
-            ConsistentRead=True,
-        ).get("Item")
-        if item:
-            return deserialize(item)
+        found = ops.datasets.get_upload(model, upload_id)
+        if found is not None:
+            return found
     return None
 
 
@@ -501,8 +479,8 @@ class Verdict:
         return {"outcome": self.outcome, "text": self.text, "ok": self.ok, "version": self.version}
 
 
-def duplicate_verdict(ops: Ops, model: str, upload: dict[str, Any]) -> Verdict:
-    original = ops.datasets.get(model, str(upload["dataset_id"]))
+def duplicate_verdict(ops: Ops, model: str, upload: UploadRecord) -> Verdict:
+    original = ops.datasets.get(model, upload.record.dataset_id)
     text = (
         f"duplicate: the same bytes were uploaded as {original.source_key} "
         f"(dataset {original.dataset_id[:12]}, {original.status}); nothing new to train"
@@ -537,8 +515,6 @@ def run_verdict(ops: Ops, model: str, run: PipelineRun) -> Verdict:
 
 def failure_reasons(ops: Ops, model: str, run: PipelineRun) -> str:
     """Why an execution ended badly, from the records the pipeline wrote (not the ASL cause)."""
-    from lockgate.errors import RunNotFoundError
-
     if run.status in ("TIMED_OUT", "ABORTED"):
         return f"the execution {run.status.lower().replace('_', ' ')}"
     dataset_id = (run.input.get("dataset") or {}).get("id")

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import moto.dynamodb.models as ddb_models
-from lockgate.adapters.dynamodb.registry import APPROVED, DynamoDBModelRegistry, ModelVersion
+from lockgate.domain.model_version import APPROVED, ModelVersion, NewModelVersion
+from lockgate.ports import ModelRegistry
 
 _ATOMIC_OPS = ("get_item", "put_item", "update_item", "delete_item", "query", "scan", "transact_write_items")
 
@@ -50,7 +51,7 @@ class Recorder:
 
 
 def register(
-    registry: DynamoDBModelRegistry,
+    registry: ModelRegistry,
     model: str = "income",
     *,
     run_id: str,
@@ -58,20 +59,22 @@ def register(
     auc: float = 0.8,
 ) -> ModelVersion:
     return registry.create_model_version(
-        model=model,
-        status=status,
-        run_id=run_id,
-        dataset_id="a" * 64,
-        model_artifact="d" * 64,
-        baseline_id="e" * 64,
-        holdout_id="f" * 64,
-        spec_id="b" * 64,
-        report_id="c" * 64,
-        signature={"task": "classification", "target": "y", "inputs": [{"name": "x", "type": "number"}]},
-        metrics={"roc_auc": auc, "log_loss": 0.4},
-        params={"max_depth": 3, "learning_rate": 0.1},
-        seed=42,
-        environment={"python": "3.12"},
-        code_version="0.1.0",
-        intent="predict y",
+        NewModelVersion(
+            model=model,
+            status=status,
+            run_id=run_id,
+            dataset_id="a" * 64,
+            model_artifact="d" * 64,
+            baseline_id="e" * 64,
+            holdout_id="f" * 64,
+            spec_id="b" * 64,
+            report_id="c" * 64,
+            signature={"task": "classification", "target": "y", "inputs": [{"name": "x", "type": "number"}]},
+            metrics={"roc_auc": auc, "log_loss": 0.4},
+            params={"max_depth": 3, "learning_rate": 0.1},
+            seed=42,
+            environment={"python": "3.12"},
+            code_version="0.1.0",
+            intent="predict y",
+        )
     )

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from lockgate.adapters.dynamodb.registry import APPROVED, PENDING, REJECTED, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
-from moto import mock_aws
+from lockgate.domain.model_version import APPROVED, PENDING, REJECTED
 from registry_support import register
 from support.handlers import FakeContext, load_event, load_function
-from support.resources import capture_events, create_platform, drain_events
+from support.resources import capture_events, drain_events
 
 
-@pytest.fixture
-def names(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    with mock_aws():
-        yield create_platform(monkeypatch)
-
-
-def test_a_training_error_marks_the_run_failed_and_emits_training_failed(names: dict[str, str]) -> None:
+def test_a_training_error_marks_the_run_failed_and_emits_training_failed(
+    moto_platform: dict[str, str],
+) -> None:
     # GIVEN a running run whose training task raised
-    runs = DynamoDBRunStore(names["REGISTRY_TABLE"])
+    runs = DynamoDBRunStore(moto_platform["REGISTRY_TABLE"])
     event = load_event("mark_failed", "training_error")
     runs.start("income", event["run_id"], dataset_id=event["dataset"]["id"], trigger="upload")
-    queue = capture_events(names["EVENT_BUS_NAME"])
+    queue = capture_events(moto_platform["EVENT_BUS_NAME"])
     # WHEN the Catch target runs
     load_function("mark_failed").handler(event, FakeContext("mark_failed"))
     # THEN the run is failed with a reason a person can read (no stack trace)
@@ -39,11 +32,11 @@ def test_a_training_error_marks_the_run_failed_and_emits_training_failed(names: 
     assert failed["detail"]["error"] == "TrainingError"
     assert "stackTrace" not in failed["detail"]["cause"]
     # AND no version was registered
-    assert DynamoDBModelRegistry(names["REGISTRY_TABLE"]).list_models() == []
+    assert DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"]).list_models() == []
 
 
-def test_a_pending_version_of_the_failed_run_is_rejected(names: dict[str, str]) -> None:
-    registry = DynamoDBModelRegistry(names["REGISTRY_TABLE"])
+def test_a_pending_version_of_the_failed_run_is_rejected(moto_platform: dict[str, str]) -> None:
+    registry = DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"])
     event = load_event("mark_failed", "approval_timeout")
     register(registry, run_id=event["run_id"], status=PENDING)
     result = load_function("mark_failed").handler(event, FakeContext("mark_failed"))
@@ -53,8 +46,8 @@ def test_a_pending_version_of_the_failed_run_is_rejected(names: dict[str, str]) 
     assert result["rejected_version"] == 1
 
 
-def test_an_approved_version_that_serves_is_left_alone(names: dict[str, str]) -> None:
-    registry = DynamoDBModelRegistry(names["REGISTRY_TABLE"])
+def test_an_approved_version_that_serves_is_left_alone(moto_platform: dict[str, str]) -> None:
+    registry = DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"])
     event = load_event("mark_failed", "approval_timeout")
     register(registry, run_id=event["run_id"], status=APPROVED)
     registry.set_alias("income", "champion", 1, actor="tester")
@@ -62,10 +55,12 @@ def test_an_approved_version_that_serves_is_left_alone(names: dict[str, str]) ->
     assert registry.get_model_version("income", 1).status == APPROVED
 
 
-def test_an_approved_version_of_a_failed_run_that_never_served_is_rejected(names: dict[str, str]) -> None:
+def test_an_approved_version_of_a_failed_run_that_never_served_is_rejected(
+    moto_platform: dict[str, str],
+) -> None:
     # e.g. the model card could not be written after registration: the version must not stay
     # servable by ?version=N without its card
-    registry = DynamoDBModelRegistry(names["REGISTRY_TABLE"])
+    registry = DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"])
     event = load_event("mark_failed", "approval_timeout")
     register(registry, run_id=event["run_id"], status=APPROVED)
     load_function("mark_failed").handler(event, FakeContext("mark_failed"))

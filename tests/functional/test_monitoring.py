@@ -14,13 +14,17 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
+from lockgate.adapters.dynamodb.checks import DynamoDBCheckStore
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
+from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.adapters.s3_logs import S3DatasetDrop, S3Logs
+from lockgate.adapters.sns import SnsAlerts
 from lockgate.domain.spec import parse_spec
 from lockgate.errors import AliasNotFoundError
 from lockgate.services import monitor as monitoring
-from moto import mock_aws
 from support.handlers import FakeContext, load_event, load_function
-from support.resources import capture_events, create_platform, drain_events
+from support.resources import capture_events, drain_events
 
 MODEL = "churn"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -86,11 +90,9 @@ def profile(df: pd.DataFrame) -> dict[str, Any]:
 
 
 @pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with mock_aws():
-        names = create_platform(monkeypatch)
-        queue = capture_events(names["EVENT_BUS_NAME"])
-        yield names, queue
+def monitoring_platform(moto_platform: dict[str, str]) -> tuple[dict[str, str], str]:
+    """The moto platform's names and the URL of a queue capturing every lockgate event."""
+    return moto_platform, capture_events(moto_platform["EVENT_BUS_NAME"])
 
 
 def install(
@@ -121,7 +123,10 @@ def install(
         Item={
             "pk": {"S": f"MODEL#{MODEL}"},
             "sk": {"S": f"DATASET#{dataset_ref.sha256}"},
+            "model": {"S": MODEL},
             "dataset_id": {"S": dataset_ref.sha256},
+            "source_bucket": {"S": names["DATA_BUCKET"]},
+            "source_key": {"S": f"datasets/{MODEL}/train.csv"},
             "status": {"S": "accepted"},
             "format": {"S": "csv"},
             "created_at": {"S": "2026-03-01T00:00:00Z"},
@@ -137,10 +142,14 @@ def install(
         signature={"task": "classification", "target": "y", "classes": ["no", "yes"]},
     )
     return monitoring.MonitoringDeps(
-        registry=FakeRegistry({MODEL: version}),
+        registry=FakeRegistry({MODEL: version}),  # type: ignore[arg-type]
+        datasets=DynamoDBDatasetStore(names["REGISTRY_TABLE"]),
         artifacts=artifacts,
-        table_name=names["REGISTRY_TABLE"],
-        data_bucket=names["DATA_BUCKET"],
+        checks=DynamoDBCheckStore(names["REGISTRY_TABLE"]),
+        logs=S3Logs(names["ARTIFACT_BUCKET"]),
+        drop=S3DatasetDrop(names["DATA_BUCKET"]),
+        alerts=SnsAlerts(""),
+        publisher=EventBridgePublisher(),
     )
 
 
@@ -183,9 +192,9 @@ def detail_types(queue: str) -> list[str]:
     return [e["detail-type"] for e in drain_events(queue)]
 
 
-def test_clean_traffic_gives_a_clean_report_with_html(platform: Any) -> None:
+def test_clean_traffic_gives_a_clean_report_with_html(monitoring_platform: Any) -> None:
     # GIVEN a champion and a day of traffic drawn like its training data
-    names, queue = platform
+    names, queue = monitoring_platform
     rng = np.random.default_rng(1)
     deps = install(names, rng)
     capture(names, frame(rng, 2400), start=NOW - timedelta(hours=24), end=NOW)
@@ -203,9 +212,9 @@ def test_clean_traffic_gives_a_clean_report_with_html(platform: Any) -> None:
     assert "Drift Detected" not in detail_types(queue)
 
 
-def test_shifted_traffic_is_flagged_in_the_shifted_features_only(platform: Any) -> None:
+def test_shifted_traffic_is_flagged_in_the_shifted_features_only(monitoring_platform: Any) -> None:
     # GIVEN traffic where x1 moved by one std and "blue" became the commonest colour
-    names, queue = platform
+    names, queue = monitoring_platform
     rng = np.random.default_rng(2)
     deps = install(names, rng)
     capture(
@@ -221,9 +230,9 @@ def test_shifted_traffic_is_flagged_in_the_shifted_features_only(platform: Any) 
     assert len(drift) == 1 and drift[0]["detail"]["report_id"] == result.report_id
 
 
-def test_a_sudden_spike_is_caught_by_the_short_window_only(platform: Any) -> None:
+def test_a_sudden_spike_is_caught_by_the_short_window_only(monitoring_platform: Any) -> None:
     # GIVEN a long quiet day, then a last hour of very different traffic
-    names, _ = platform
+    names, _ = monitoring_platform
     rng = np.random.default_rng(3)
     deps = install(names, rng)
     capture(names, frame(rng, 4000), start=NOW - timedelta(hours=24), end=NOW - timedelta(hours=1))
@@ -237,9 +246,9 @@ def test_a_sudden_spike_is_caught_by_the_short_window_only(platform: Any) -> Non
     assert result.drifted_features["long"] == []
 
 
-def test_labels_revealing_lower_accuracy_raise_performance_degraded(platform: Any) -> None:
+def test_labels_revealing_lower_accuracy_raise_performance_degraded(monitoring_platform: Any) -> None:
     # GIVEN captured predictions, and labels that disagree with 40% of them
-    names, queue = platform
+    names, queue = monitoring_platform
     rng = np.random.default_rng(4)
     deps = install(names, rng)
     df = frame(rng, 300)
@@ -257,9 +266,9 @@ def test_labels_revealing_lower_accuracy_raise_performance_degraded(platform: An
     assert "Performance Degraded" in detail_types(queue)
 
 
-def test_a_schedule_firing_twice_for_one_window_yields_one_report(platform: Any) -> None:
+def test_a_schedule_firing_twice_for_one_window_yields_one_report(monitoring_platform: Any) -> None:
     # GIVEN drifted traffic
-    names, queue = platform
+    names, queue = monitoring_platform
     rng = np.random.default_rng(5)
     deps = install(names, rng)
     capture(
@@ -277,12 +286,12 @@ def test_a_schedule_firing_twice_for_one_window_yields_one_report(platform: Any)
     )["Items"]
     assert len(items) == 1
     assert detail_types(queue).count("Drift Detected") == 1
-    assert monitoring.latest_check(deps, MODEL) == second
+    assert deps.checks.latest(MODEL) == second
 
 
-def test_retrain_policy_writes_a_dataset_and_respects_the_cooldown(platform: Any) -> None:
+def test_retrain_policy_writes_a_dataset_and_respects_the_cooldown(monitoring_platform: Any) -> None:
     # GIVEN a retrain policy, drifted traffic and labels for part of it
-    names, queue = platform
+    names, queue = monitoring_platform
     rng = np.random.default_rng(6)
     deps = install(names, rng, on_drift="retrain", retrain_cooldown_minutes=180)
     df = frame(rng, 200, shift=2.0, colours=(0.2, 0.3, 0.5))
@@ -315,15 +324,15 @@ def test_retrain_policy_writes_a_dataset_and_respects_the_cooldown(platform: Any
 
 
 def test_the_drift_function_handles_schedule_and_direct_invokes(
-    platform: Any, monkeypatch: pytest.MonkeyPatch
+    monitoring_platform: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the drift function wired to a champion with traffic
-    names, _ = platform
+    names, _ = monitoring_platform
     rng = np.random.default_rng(7)
     deps = install(names, rng)
     capture(names, frame(rng, 200), start=NOW - timedelta(hours=24), end=NOW)
-    monkeypatch.setattr(monitoring, "default_deps", lambda: deps)
     app = load_function("drift")
+    monkeypatch.setattr(app, "_deps", lambda: deps)
     # WHEN the schedule fires (its time, not the wall clock) and then a user asks for a check now
     scheduled = app.handler(load_event("drift", "scheduled"), FakeContext("drift"))
     direct = app.handler({"model": MODEL, "now": "2026-03-02T12:07:00Z", "force": True}, FakeContext("drift"))
@@ -336,13 +345,10 @@ def test_the_drift_function_handles_schedule_and_direct_invokes(
     ]
 
 
-def test_label_files_are_normalised_and_bad_ones_rejected(
-    platform: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_label_files_are_normalised_and_bad_ones_rejected(monitoring_platform: Any) -> None:
     # GIVEN a good CSV and a file without the required columns in the data bucket
-    names, _ = platform
-    deps = install(names, np.random.default_rng(8))
-    monkeypatch.setattr(monitoring, "default_deps", lambda: deps)
+    names, _ = monitoring_platform
+    install(names, np.random.default_rng(8))
     s3 = boto3.client("s3")
     s3.put_object(
         Bucket=names["DATA_BUCKET"],

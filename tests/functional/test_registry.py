@@ -9,11 +9,19 @@ from typing import Any
 
 import boto3
 import pytest
-from lockgate.adapters.dynamodb.registry import APPROVED, CHAMPION, PENDING, REJECTED, DynamoDBModelRegistry
-from lockgate.errors import AliasNotFoundError, ModelNotFoundError, VersionConflictError, VersionNotFoundError
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
+from lockgate.domain.model_version import APPROVED, CHAMPION, PENDING, REJECTED
+from lockgate.errors import (
+    AliasNotFoundError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    VersionConflictError,
+    VersionNotFoundError,
+)
 from moto import mock_aws
 from registry_support import Recorder, atomic_dynamodb, register
-from support.resources import create_platform
+from support.resources import capture_events, create_platform, drain_events
 
 
 @pytest.fixture
@@ -22,10 +30,11 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch, recorder: Recorder) -> Iterator[DynamoDBModelRegistry]:
-    with mock_aws(), atomic_dynamodb(monkeypatch):
-        names = create_platform(monkeypatch)
-        yield DynamoDBModelRegistry(names["REGISTRY_TABLE"], publisher=recorder)
+def registry(
+    moto_platform: dict[str, str], monkeypatch: pytest.MonkeyPatch, recorder: Recorder
+) -> Iterator[DynamoDBModelRegistry]:
+    with atomic_dynamodb(monkeypatch):
+        yield DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"], publisher=recorder)
 
 
 class FakeStepFunctions:
@@ -185,7 +194,7 @@ def test_promotion_moves_champion_keeps_history_and_announces_it(
     assert registry.get_version_by_alias("income", CHAMPION).version == 2
     assert registry.get_model_version("income", 2).aliases == [CHAMPION]
     assert registry.get_model_version("income", 1).aliases == []
-    assert [(h["version"], h["previous_version"]) for h in registry.alias_history("income", CHAMPION)] == [
+    assert [(h.version, h.previous_version) for h in registry.alias_history("income", CHAMPION)] == [
         (1, None),
         (2, 1),
     ]
@@ -234,7 +243,7 @@ def test_rollback_walks_back_through_previous_champions(registry: DynamoDBModelR
         registry.rollback("income", actor="ops")
     # AND an explicit target works too, recorded as a rollback
     assert registry.rollback("income", to_version=3, actor="ops").version == 3
-    assert registry.alias_history("income", CHAMPION)[-1]["action"] == "rollback"
+    assert registry.alias_history("income", CHAMPION)[-1].action == "rollback"
 
 
 def test_rollback_without_a_champion_is_not_found(registry: DynamoDBModelRegistry) -> None:
@@ -264,19 +273,15 @@ def test_concurrent_promotions_and_rollbacks_never_lose_a_move(registry: DynamoD
         outcomes = list(pool.map(act, range(32)))
     # THEN the revisions form one unbroken history and the champion is the last entry's version
     history = registry.alias_history("income", CHAMPION)
-    assert [h["revision"] for h in history] == list(range(1, len(history) + 1))
+    assert [h.revision for h in history] == list(range(1, len(history) + 1))
     alias = registry.get_alias("income", CHAMPION)
-    assert alias.revision == len(history) and alias.version == history[-1]["version"]
-    assert all(
-        h["previous_version"] == prev["version"] for prev, h in zip(history, history[1:], strict=False)
-    )
+    assert alias.revision == len(history) and alias.version == history[-1].version
+    assert all(h.previous_version == prev.version for prev, h in zip(history, history[1:], strict=False))
     assert registry.get_model_version("income", alias.version).status == APPROVED
     assert outcomes.count("set") == 24
 
 
 def test_events_go_to_the_bus_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    from support.resources import capture_events, drain_events
-
     with mock_aws():
         names = create_platform(monkeypatch)
         queue = capture_events(names["EVENT_BUS_NAME"])
@@ -292,16 +297,12 @@ def test_events_go_to_the_bus_by_default(monkeypatch: pytest.MonkeyPatch) -> Non
 )
 def test_set_alias_refuses_names_and_versions_it_could_not_serve(alias: str, version: int) -> None:
     with mock_aws():
-        from lockgate.errors import InvalidRequestError
-
         registry = DynamoDBModelRegistry("unused-table")
         with pytest.raises(InvalidRequestError):
             registry.set_alias("income", alias, version, actor="tester")
 
 
 def test_a_reviewers_rejection_closes_the_run(registry: DynamoDBModelRegistry) -> None:
-    from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
-
     runs = DynamoDBRunStore(registry.table_name)
     runs.start("income", "r9", dataset_id="a" * 64, trigger="upload")
     register(registry, run_id="r9", status=PENDING)

@@ -3,15 +3,11 @@ from __future__ import annotations
 import pytest
 from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
 from lockgate.errors import RunNotFoundError
-from moto import mock_aws
-from support.resources import create_platform
 
 
 @pytest.fixture
-def runs(monkeypatch: pytest.MonkeyPatch):
-    with mock_aws():
-        names = create_platform(monkeypatch)
-        yield DynamoDBRunStore(names["REGISTRY_TABLE"])
+def runs(moto_platform: dict[str, str]) -> DynamoDBRunStore:
+    return DynamoDBRunStore(moto_platform["REGISTRY_TABLE"])
 
 
 def test_a_run_moves_from_running_to_its_outcome_with_floats_intact(runs: DynamoDBRunStore) -> None:
@@ -40,3 +36,11 @@ def test_unknown_runs_and_fields_are_refused(runs: DynamoDBRunStore) -> None:
     runs.start("m", "r-1", dataset_id="abc", trigger="upload")
     with pytest.raises(ValueError, match="colour"):
         runs.update("m", "r-1", colour="red")
+
+
+def test_list_runs_returns_every_run_of_the_model_oldest_first(runs: DynamoDBRunStore) -> None:
+    runs.start("m", "r1", dataset_id="a", trigger="upload")
+    runs.start("m", "r2", dataset_id="b", trigger="drift")
+    runs.start("other", "r3", dataset_id="c", trigger="upload")
+    assert [r.run_id for r in runs.list_runs("m")] == ["r1", "r2"]
+    assert runs.list_runs("nobody") == []

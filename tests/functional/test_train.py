@@ -9,10 +9,8 @@ import pandas as pd
 import pytest
 from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
 from lockgate.adapters.s3 import S3ArtifactStore
-from moto import mock_aws
 from support.datasets import make_synthetic
 from support.handlers import FakeContext, load_event, load_function
-from support.resources import create_platform
 
 SPEC = {
     "model": "churn",
@@ -36,19 +34,13 @@ def stage(
     return event
 
 
-@pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch):
-    with mock_aws():
-        yield create_platform(monkeypatch)
-
-
-def test_upload_run_stores_every_artifact_and_records_the_run(platform: dict[str, str]) -> None:
+def test_upload_run_stores_every_artifact_and_records_the_run(moto_platform: dict[str, str]) -> None:
     # GIVEN an accepted dataset and its spec snapshot
-    event = stage(platform, SPEC, make_synthetic(300, seed=1))
+    event = stage(moto_platform, SPEC, make_synthetic(300, seed=1))
     # WHEN the train task runs
     out = load_function("train").handler(event, FakeContext("train"))
     # THEN model, baseline, holdout and manifest are stored content-addressed and verifiable
-    store = S3ArtifactStore(platform["ARTIFACT_BUCKET"])
+    store = S3ArtifactStore(moto_platform["ARTIFACT_BUCKET"])
     assert store.get_bytes("models", out["model_id"], ext="onnx").startswith(b"\x08")
     baseline = store.get_json("baselines", out["baseline_id"])
     assert baseline["features"]["cat_0"]["type"] == "string" and baseline["metrics"] == out["metrics"]
@@ -59,7 +51,7 @@ def test_upload_run_stores_every_artifact_and_records_the_run(platform: dict[str
     assert manifest["code_version"] == "dev" and manifest["seed"] == 42
     assert manifest["environment"]["scikit-learn"]
     # AND the run record carries params, metrics, parity and artifact ids
-    run = DynamoDBRunStore(platform["REGISTRY_TABLE"]).get("churn", event["run_id"])
+    run = DynamoDBRunStore(moto_platform["REGISTRY_TABLE"]).get("churn", event["run_id"])
     assert run.status == "running" and run.params["max_iter"] == 20
     assert run.metrics["roc_auc"] == pytest.approx(out["metrics"]["roc_auc"])
     assert run.parity["passed"] is True and run.artifacts["model"] == out["model_id"]
@@ -68,21 +60,23 @@ def test_upload_run_stores_every_artifact_and_records_the_run(platform: dict[str
     json.dumps(out)
 
 
-def test_reproduce_gives_the_same_model_hash_and_leaves_runs_alone(platform: dict[str, str]) -> None:
+def test_reproduce_gives_the_same_model_hash_and_leaves_runs_alone(moto_platform: dict[str, str]) -> None:
     frame = make_synthetic(300, seed=2)
-    first = load_function("train").handler(stage(platform, SPEC, frame), FakeContext("train"))
+    first = load_function("train").handler(stage(moto_platform, SPEC, frame), FakeContext("train"))
     ddb = boto3.client("dynamodb")
-    before = ddb.scan(TableName=platform["REGISTRY_TABLE"])["Items"]
+    before = ddb.scan(TableName=moto_platform["REGISTRY_TABLE"])["Items"]
     # WHEN the same dataset and spec are retrained with the reproduce trigger
-    again = load_function("train").handler(stage(platform, SPEC, frame, "reproduce"), FakeContext("train"))
+    again = load_function("train").handler(
+        stage(moto_platform, SPEC, frame, "reproduce"), FakeContext("train")
+    )
     # THEN the ONNX bytes hash the same, metrics agree, and no run record was written or changed
     assert again["model_id"] == first["model_id"]
     assert again["metrics"] == first["metrics"]
-    assert ddb.scan(TableName=platform["REGISTRY_TABLE"])["Items"] == before
+    assert ddb.scan(TableName=moto_platform["REGISTRY_TABLE"])["Items"] == before
 
 
-def test_missing_target_fails_with_a_typed_error(platform: dict[str, str]) -> None:
-    event = stage(platform, {**SPEC, "target": "churned"}, make_synthetic(100, seed=3))
+def test_missing_target_fails_with_a_typed_error(moto_platform: dict[str, str]) -> None:
+    event = stage(moto_platform, {**SPEC, "target": "churned"}, make_synthetic(100, seed=3))
     from lockgate.errors import TrainingError
 
     with pytest.raises(TrainingError, match="churned"):

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from lockgate.adapters.dynamodb.datasets import DatasetRecord, DynamoDBDatasetStore, detect_format
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
 from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.config import settings
+from lockgate.domain.dataset import DatasetRecord, detect_format
 from lockgate.errors import DatasetRejectedError, IntegrityError
-from moto import mock_aws
 from support.handlers import FakeContext, load_function
-from support.resources import capture_events, create_platform, drain_events
+from support.resources import capture_events, drain_events
 
 SPEC = {"model": "churn", "task": "classification", "target": "churned", "ignore": ["id"]}
 
@@ -41,14 +40,15 @@ def csv(df: pd.DataFrame) -> bytes:
 
 
 @pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        names = create_platform(monkeypatch)
-        monkeypatch.setenv("MAX_DECOMPRESSED_BYTES", "200000")
-        settings.cache_clear()
-        names["queue"] = capture_events(names["EVENT_BUS_NAME"])
-        names["app"] = load_function("validate")
-        yield names
+def validate_platform(moto_platform: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The moto platform with a small decompression limit, events captured and the validate handler."""
+    monkeypatch.setenv("MAX_DECOMPRESSED_BYTES", "200000")
+    settings.cache_clear()
+    return {
+        **moto_platform,
+        "queue": capture_events(moto_platform["EVENT_BUS_NAME"]),
+        "app": load_function("validate"),
+    }
 
 
 def stage(
@@ -93,30 +93,40 @@ def record(names: dict[str, Any], event: dict[str, Any]) -> DatasetRecord:
     return DynamoDBDatasetStore(names["REGISTRY_TABLE"]).get("churn", event["dataset"]["id"])
 
 
-def test_a_good_dataset_is_accepted_recorded_reported_and_announced(platform: dict[str, Any]) -> None:
-    event = stage(platform, csv(frame()))
-    result = run(platform, event)
+def test_a_good_dataset_is_accepted_recorded_reported_and_announced(
+    validate_platform: dict[str, Any],
+) -> None:
+    event = stage(validate_platform, csv(frame()))
+    result = run(validate_platform, event)
     assert result["status"] == "accepted" and result["rows"] == 300 and result["columns"] == 4
-    stored = record(platform, event)
+    stored = record(validate_platform, event)
     assert (stored.status, stored.rows, stored.report_id) == ("accepted", 300, result["report_id"])
-    report = S3ArtifactStore(platform["ARTIFACT_BUCKET"]).get_json("reports/validation", result["report_id"])
+    report = S3ArtifactStore(validate_platform["ARTIFACT_BUCKET"]).get_json(
+        "reports/validation", result["report_id"]
+    )
     assert report["status"] == "accepted" and report["dataset_id"] == event["dataset"]["id"]
-    (announced,) = drain_events(platform["queue"])
+    (announced,) = drain_events(validate_platform["queue"])
     assert (
         announced["detail-type"] == "Dataset Accepted"
         and announced["detail"]["report_id"] == result["report_id"]
     )
 
 
-def test_gzipped_csv_and_parquet_are_accepted(platform: dict[str, Any]) -> None:
+def test_gzipped_csv_and_parquet_are_accepted(validate_platform: dict[str, Any]) -> None:
     assert (
-        run(platform, stage(platform, gzip.compress(csv(frame())), key="datasets/churn/x.csv.gz"))["status"]
+        run(
+            validate_platform,
+            stage(validate_platform, gzip.compress(csv(frame())), key="datasets/churn/x.csv.gz"),
+        )["status"]
         == "accepted"
     )
     buf = io.BytesIO()
     frame(seed=4).to_parquet(buf)
     assert (
-        run(platform, stage(platform, buf.getvalue(), key="datasets/churn/x.parquet"))["status"] == "accepted"
+        run(validate_platform, stage(validate_platform, buf.getvalue(), key="datasets/churn/x.parquet"))[
+            "status"
+        ]
+        == "accepted"
     )
 
 
@@ -142,45 +152,49 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("case", list(HOSTILE))
-def test_each_gate_and_hostile_file_ends_in_a_recorded_rejection(platform: dict[str, Any], case: str) -> None:
+def test_each_gate_and_hostile_file_ends_in_a_recorded_rejection(
+    validate_platform: dict[str, Any], case: str
+) -> None:
     data, reason = HOSTILE[case]
-    event = stage(platform, data)
+    event = stage(validate_platform, data)
     # WHEN validation runs / THEN it raises the typed error the state machine catches by name
     with pytest.raises(DatasetRejectedError) as err:
-        run(platform, event)
+        run(validate_platform, event)
     assert type(err.value).__name__ == "DatasetRejectedError"
-    stored = record(platform, event)
+    stored = record(validate_platform, event)
     assert stored.status == "rejected" and any(reason in r for r in stored.reasons), stored.reasons
     assert stored.report_id  # a report exists even for unreadable files
-    report = S3ArtifactStore(platform["ARTIFACT_BUCKET"]).get_json("reports/validation", stored.report_id)
+    report = S3ArtifactStore(validate_platform["ARTIFACT_BUCKET"]).get_json(
+        "reports/validation", stored.report_id
+    )
     assert report["status"] == "rejected"
-    (announced,) = drain_events(platform["queue"])
+    (announced,) = drain_events(validate_platform["queue"])
     assert announced["detail-type"] == "Dataset Rejected" and any(
         reason in r for r in announced["detail"]["reasons"]
     )
 
 
-def test_changes_are_judged_against_the_last_accepted_dataset(platform: dict[str, Any]) -> None:
+def test_changes_are_judged_against_the_last_accepted_dataset(validate_platform: dict[str, Any]) -> None:
     # GIVEN an accepted dataset
-    run(platform, stage(platform, csv(frame(seed=1))))
+    run(validate_platform, stage(validate_platform, csv(frame(seed=1))))
     # WHEN the next upload's ages are in months instead of years
     shifted = frame(seed=2).assign(age=lambda d: d["age"] * 12)
-    event = stage(platform, csv(shifted), key="datasets/churn/y.csv")
+    event = stage(validate_platform, csv(shifted), key="datasets/churn/y.csv")
     with pytest.raises(DatasetRejectedError, match="age"):
-        run(platform, event)
-    report = S3ArtifactStore(platform["ARTIFACT_BUCKET"]).get_json(
-        "reports/validation", record(platform, event).report_id
-    )
+        run(validate_platform, event)
+    report_id = record(validate_platform, event).report_id
+    assert report_id is not None
+    report = S3ArtifactStore(validate_platform["ARTIFACT_BUCKET"]).get_json("reports/validation", report_id)
     (check,) = [c for c in report["checks"] if c["name"] == "changes.range"]
     assert check["status"] == "fail" and report["previous_dataset_id"]
 
 
-def test_a_tampered_dataset_is_refused_by_hash(platform: dict[str, Any]) -> None:
+def test_a_tampered_dataset_is_refused_by_hash(validate_platform: dict[str, Any]) -> None:
     import boto3
 
-    event = stage(platform, csv(frame()))
+    event = stage(validate_platform, csv(frame()))
     boto3.client("s3").put_object(
-        Bucket=platform["ARTIFACT_BUCKET"], Key=event["dataset"]["key"], Body=b"a,b\n1,2\n"
+        Bucket=validate_platform["ARTIFACT_BUCKET"], Key=event["dataset"]["key"], Body=b"a,b\n1,2\n"
     )
     with pytest.raises(IntegrityError, match="corrupt or tampered"):
-        run(platform, event)
+        run(validate_platform, event)

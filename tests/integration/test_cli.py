@@ -17,18 +17,18 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import requests
-from click.testing import Result
 from localcloud.control import start_control
 from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate_cli.main import app
 from support.datasets import breast_cancer
 from support.platform import ROOT, Platform, start_platform, wait_for
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 MODEL = "cli-cancer"
 MANUAL = "cli-manual"
@@ -122,7 +122,7 @@ def _lines(result: Result) -> list[str]:
     return [line.rstrip() for line in result.stdout.splitlines() if line.strip()]
 
 
-def _json(result: Result) -> object:
+def _json(result: Result) -> Any:
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -210,7 +210,7 @@ def test_a_worse_dataset_ends_rejected_with_the_gate_reason(
     assert (
         lines[-1].startswith("rejected: the candidate: roc_auc") and "does not beat the champion" in lines[-1]
     )
-    assert [v["version"] for v in _json(cli("show", MODEL, "--json"))["versions"]] == [1]  # type: ignore[index]
+    assert [v["version"] for v in _json(cli("show", MODEL, "--json"))["versions"]] == [1]
 
 
 def test_a_broken_file_is_rejected_at_validation_with_reasons(
@@ -269,7 +269,7 @@ def test_models_and_show_describe_the_champion(cli: Run, platform: Platform, cha
         "Body"
     ].read()
     assert MODEL in card.decode()
-    assert _json(cli("show", f"{MODEL}@champion", "--json"))["version"] == 1  # type: ignore[index]
+    assert _json(cli("show", f"{MODEL}@champion", "--json"))["version"] == 1
     text = cli("show", f"{MODEL}@1")
     assert text.exit_code == 0 and "Approved" in text.stdout and "model card" in text.stdout
 
@@ -292,7 +292,7 @@ def test_predict_scores_csv_and_json_through_the_api(
     assert sum(p == t for p, t in zip(from_csv["predictions"], rows["diagnosis"], strict=True)) >= 7
     body = json.dumps({"instances": rows.drop(columns="diagnosis").to_dict("records")})
     from_stdin = _json(cli("predict", MODEL, "--json", input=body))
-    assert from_stdin["predictions"] == from_csv["predictions"]  # type: ignore[index]
+    assert from_stdin["predictions"] == from_csv["predictions"]
     shown = cli("predict", MODEL, str(csv_file))
     assert shown.exit_code == 0 and "8 predictions" in shown.stdout
 
@@ -317,7 +317,7 @@ def test_manual_approval_reject_and_rollback(cli: Run, platform: Platform, files
     assert waiting.exit_code == 0, waiting.output
     assert any(line.startswith("  ⏸ approval") for line in _lines(waiting))
     assert _lines(waiting)[-1].startswith(f"v1 is waiting for approval: `lockgate approve {MANUAL} 1`")
-    [row] = [m for m in _json(cli("models", "--json")) if m["model"] == MANUAL]  # type: ignore[union-attr]
+    [row] = [m for m in _json(cli("models", "--json")) if m["model"] == MANUAL]
     assert row["pending_approval"] == [1] and row["champion"] is None
 
     approved = cli("approve", MANUAL, "1", "--comment", "good enough to start")
@@ -329,8 +329,8 @@ def test_manual_approval_reject_and_rollback(cli: Run, platform: Platform, files
     rejected = cli("reject", MANUAL, "2", "--comment", "not before the audit")
     assert rejected.exit_code == 0 and "rejected" in rejected.stdout, rejected.output
     v2 = _json(cli("show", f"{MANUAL}@2", "--json"))
-    assert v2["status"] == "Rejected"  # type: ignore[index]
-    assert v2["approvals"][-1]["comment"] == "not before the audit"  # type: ignore[index]
+    assert v2["status"] == "Rejected"
+    assert v2["approvals"][-1]["comment"] == "not before the audit"
 
     assert cli("push", str(files / "wdbc-95.csv"), "--model", MANUAL).exit_code == 0
     assert cli("approve", MANUAL, "3").exit_code == 0
@@ -375,7 +375,7 @@ def test_reproduce_retrains_to_the_same_model(cli: Run, champion: Result) -> Non
 def test_schedule_and_drift_from_quiet_to_detected(
     cli: Run, platform: Platform, tmp_path: Path, champion: Result
 ) -> None:
-    assert _json(cli("drift", MODEL, "--json"))["checked"] is False  # type: ignore[index]
+    assert _json(cli("drift", MODEL, "--json"))["checked"] is False
     rules = _json(cli("schedule", "list", "--json"))
     assert isinstance(rules, list)
     [rule] = [r for r in rules if "Drift" in r["name"]]
@@ -424,7 +424,7 @@ def test_status_logs_and_deploy(cli: Run, platform: Platform, champion: Result) 
     assert deployed.exit_code == 0 and "deployed" in deployed.stdout, deployed.output
     # the redeployed stack still serves the champion
     one = json.dumps(breast_cancer().drop(columns="diagnosis").head(1).to_dict("records"))
-    assert len(_json(cli("predict", MODEL, "--json", input=one))["predictions"]) == 1  # type: ignore[index]
+    assert len(_json(cli("predict", MODEL, "--json", input=one))["predictions"]) == 1
 
 
 def test_token_create_prints_a_working_token_once(platform: Platform, champion: Result) -> None:

@@ -131,6 +131,7 @@ def test_state_machine_retries_transient_errors_and_catches_permanent_ones(cloud
 def test_schedule_fires_on_the_fake_clock_and_on_demand(cloud: LocalCloud) -> None:
     rule = next(r for r in cloud.scheduler.rules() if r.expression == "rate(5 minutes)")
     before = len(_items(cloud, "schedule:"))
+    assert isinstance(cloud.clock, FakeClock)
     cloud.clock.advance(timedelta(minutes=10, seconds=1))
     cloud.scheduler.tick()
     assert cloud.wait_idle(30)

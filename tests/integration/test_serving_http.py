@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.domain.model_version import NewModelVersion
 from support.datasets import make_synthetic
 from support.platform import Platform, wait_for
 
@@ -181,22 +182,24 @@ def test_a_tampered_artifact_is_refused(platform: Platform, served: dict) -> Non
         Bucket=platform.artifact_bucket, Key=f"models/{fake_id}.onnx", Body=bytes(tampered)
     )
     copy = registry.create_model_version(
-        model=MODEL,
-        status="Approved",
-        run_id="tampered-run",
-        dataset_id=version.dataset_id,
-        model_artifact=fake_id,
-        baseline_id=version.baseline_id,
-        holdout_id=version.holdout_id,
-        spec_id=version.spec_id,
-        report_id=version.report_id,
-        signature=version.signature,
-        metrics=version.metrics,
-        params=version.params,
-        seed=version.seed,
-        environment=version.environment,
-        code_version=version.code_version,
-        intent="tampered",
+        NewModelVersion(
+            model=MODEL,
+            status="Approved",
+            run_id="tampered-run",
+            dataset_id=version.dataset_id,
+            model_artifact=fake_id,
+            baseline_id=version.baseline_id,
+            holdout_id=version.holdout_id,
+            spec_id=version.spec_id,
+            report_id=version.report_id,
+            signature=version.signature,
+            metrics=version.metrics,
+            params=version.params,
+            seed=version.seed,
+            environment=version.environment,
+            code_version=version.code_version,
+            intent="tampered",
+        )
     )
     response = platform.predict(MODEL, _instances(1), version=copy.version)
     assert response.status_code == 500

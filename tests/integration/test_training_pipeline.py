@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
 from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.domain.model_version import NewModelVersion
 from support.datasets import breast_cancer
 from support.platform import Platform, wait_for
 
@@ -92,11 +94,13 @@ def test_a_broken_file_is_rejected_with_a_reason_and_nothing_trains(platform: Pl
     assert records and any("delimit" in " ".join(r.get("reasons", [])) for r in records), records
     for ex in platform.executions():
         if ex["executionArn"] not in known and ex["name"].startswith("cancer-bad-"):
-            desc = wait_for(
-                lambda arn=ex["executionArn"]: (
-                    (d := platform.sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d
-                )
-            )
+            arn = ex["executionArn"]
+
+            def finished(arn: str = arn) -> Any:
+                described = platform.sfn.describe_execution(executionArn=arn)
+                return described["status"] != "RUNNING" and described
+
+            desc = wait_for(finished)
             assert desc["error"] == "DatasetRejected"
     assert any(e["detail"].get("model") == "cancer-bad" for e in platform.events("Dataset Rejected"))
 
@@ -159,22 +163,24 @@ def test_concurrent_registrations_get_distinct_versions(platform: Platform) -> N
     def register(i: int) -> None:
         reg = DynamoDBModelRegistry(platform.table, dynamodb_client=platform.cloud.client("dynamodb"))
         v = reg.create_model_version(
-            model="concurrent",
-            status="Approved",
-            run_id=f"run-{i}",
-            dataset_id="d" * 64,
-            model_artifact="m" * 64,
-            baseline_id="b" * 64,
-            holdout_id="h" * 64,
-            spec_id="s" * 64,
-            report_id="r" * 64,
-            signature={},
-            metrics={},
-            params={},
-            seed=1,
-            environment={},
-            code_version="test",
-            intent="",
+            NewModelVersion(
+                model="concurrent",
+                status="Approved",
+                run_id=f"run-{i}",
+                dataset_id="d" * 64,
+                model_artifact="m" * 64,
+                baseline_id="b" * 64,
+                holdout_id="h" * 64,
+                spec_id="s" * 64,
+                report_id="r" * 64,
+                signature={},
+                metrics={},
+                params={},
+                seed=1,
+                environment={},
+                code_version="test",
+                intent="",
+            )
         )
         with lock:
             versions.append(v.version)

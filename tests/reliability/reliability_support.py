@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from lockgate.adapters.dynamodb.registry import APPROVED, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate.adapters.dynamodb.table import deserialize
+from lockgate.domain.model_version import APPROVED, PENDING
 from support.datasets import breast_cancer
 from support.platform import Platform, wait_for
 

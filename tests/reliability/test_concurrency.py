@@ -12,7 +12,8 @@ import threading
 from collections import Counter
 from typing import Any
 
-from lockgate.adapters.dynamodb.registry import APPROVED, CHAMPION, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.domain.model_version import APPROVED, CHAMPION, PENDING, NewModelVersion
 from lockgate.errors import VersionConflictError
 from reliability_support import PROFILE, Figures, registry
 from support.platform import Platform
@@ -20,22 +21,24 @@ from support.platform import Platform
 
 def _register(reg: DynamoDBModelRegistry, model: str, run_id: str, status: str) -> int:
     version = reg.create_model_version(
-        model=model,
-        status=status,
-        run_id=run_id,
-        dataset_id="d" * 64,
-        model_artifact="m" * 64,
-        baseline_id="b" * 64,
-        holdout_id="h" * 64,
-        spec_id="s" * 64,
-        report_id="r" * 64,
-        signature={},
-        metrics={"roc_auc": 0.9},
-        params={},
-        seed=1,
-        environment={},
-        code_version="reliability",
-        intent="concurrency test",
+        NewModelVersion(
+            model=model,
+            status=status,
+            run_id=run_id,
+            dataset_id="d" * 64,
+            model_artifact="m" * 64,
+            baseline_id="b" * 64,
+            holdout_id="h" * 64,
+            spec_id="s" * 64,
+            report_id="r" * 64,
+            signature={},
+            metrics={"roc_auc": 0.9},
+            params={},
+            seed=1,
+            environment={},
+            code_version="reliability",
+            intent="concurrency test",
+        )
     )
     return version.version
 
@@ -103,16 +106,16 @@ def test_many_writers_lose_and_duplicate_nothing(platform: Platform, figures: Fi
     # the alias history is an unbroken chain of moves, each to an Approved version
     history = seed_registry.alias_history(model, CHAMPION)
     status = {v.version: v.status for v in versions}
-    assert [h["revision"] for h in history] == list(range(1, len(history) + 1))
+    assert [h.revision for h in history] == list(range(1, len(history) + 1))
     for before, after in zip(history, history[1:], strict=False):
-        assert after["previous_version"] == before["version"], (before, after)
-    assert all(status[h["version"]] == APPROVED for h in history)
+        assert after.previous_version == before.version, (before, after)
+    assert all(status[h.version] == APPROVED for h in history)
     # every move a writer was told happened is in the history (nothing lost), and nothing else is
-    recorded = {(h["revision"], h["version"]) for h in history[1:]}
+    recorded = {(h.revision, h.version) for h in history[1:]}
     assert {(m["revision"], m["version"]) for m in moves} == recorded
     # the champion is the last move, an existing Approved version
     champion = seed_registry.get_alias(model, CHAMPION)
-    assert (champion.revision, champion.version) == (history[-1]["revision"], history[-1]["version"])
+    assert (champion.revision, champion.version) == (history[-1].revision, history[-1].version)
     assert status[champion.version] == APPROVED
     figures.record(
         "concurrency",
@@ -177,5 +180,5 @@ def test_racing_promotions_with_one_revision_let_exactly_one_through(platform: P
         t.join()
     assert sorted(statuses) == [200] + [409] * 7, statuses
     history = reg.alias_history(model, CHAMPION)
-    assert [h["revision"] for h in history] == [1, 2]
-    assert reg.get_alias(model, CHAMPION).version == history[-1]["version"] != targets[0]
+    assert [h.revision for h in history] == [1, 2]
+    assert reg.get_alias(model, CHAMPION).version == history[-1].version != targets[0]

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from localcloud.intrinsics import Resolver
 from localcloud.template import load_template, translate
-from lockgate.adapters.dynamodb.registry import CHAMPION
+from lockgate.domain.model_version import CHAMPION
 from reliability_support import ROOT, cancer_instances, items, registry, train
 from support.platform import Platform
 
@@ -532,10 +532,12 @@ def test_no_untrusted_deserialisation_in_code_shipped_to_lambda() -> None:
         "functions/validate/app.py",
         "functions/batch/app.py",
         "functions/drift/app.py",
-        "layers/core/lockgate/serving.py",
-        "layers/core/lockgate/tabular.py",
-        "layers/core/lockgate/datasets.py",
-        "layers/core/lockgate/artifacts.py",
+        "functions/api/chalicelib/predictions.py",
+        "layers/core/lockgate/serving/predictor.py",
+        "layers/core/lockgate/serving/signature.py",
+        "layers/core/lockgate/ml/tabular.py",
+        "layers/core/lockgate/services/ingest.py",
+        "layers/core/lockgate/adapters/s3.py",
     ):
         assert required in names, required
     problems = [
@@ -660,7 +662,7 @@ def test_promotion_and_approval_need_an_admin_identity(platform: Platform) -> No
         assert forged.status_code in (401, 403), forged.text
     # nothing changed
     assert reg.get_model_version(model, second).status == "PendingManualApproval"
-    assert [h["revision"] for h in reg.alias_history(model, CHAMPION)] == [1]
+    assert [h.revision for h in reg.alias_history(model, CHAMPION)] == [1]
     # the admin identity can
     approved = platform.api("POST", f"/models/{model}/versions/{second}/approve", role="admin", json={})
     assert approved.status_code == 200, approved.text

@@ -13,10 +13,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_function(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` fresh, under a unique module name."""
+    """Import ``functions/<name>/app.py`` fresh, under a unique module name.
+
+    As on Lambda, the function's folder is on the path so its own package (the API's Chalice
+    ``chalicelib``) imports: pyproject's pytest ``pythonpath`` lists functions/api (configuration,
+    not a ``sys.path`` edit). That package is dropped first, so its cached adapters are fresh too.
+    """
     path = ROOT / "functions" / name / "app.py"
     module_name = f"lockgate_fn_{name}"
     sys.modules.pop(module_name, None)
+    for loaded in [m for m in sys.modules if m == "chalicelib" or m.startswith("chalicelib.")]:
+        del sys.modules[loaded]
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

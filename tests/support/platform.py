@@ -19,6 +19,9 @@ import requests
 import yaml
 from localcloud.cloud import LocalCloud
 from localcloud.scheduler import FakeClock
+from lockgate.adapters.dynamodb.table import DATASET, model_pk, query
+from lockgate.adapters.dynamodb.tokens import DynamoDBTokenStore
+from lockgate.services.tokens import create_token
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -89,23 +92,13 @@ class Platform:
         return {e["executionArn"] for e in self.executions()}
 
     def datasets(self, model: str) -> list[dict[str, Any]]:
-        items = self.ddb.query(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
-            ExpressionAttributeValues={":pk": {"S": f"MODEL#{model}"}, ":sk": {"S": "DATASET#"}},
-        )["Items"]
-        from lockgate.adapters.dynamodb.table import deserialize
-
-        return [deserialize(i) for i in items]
+        return list(query(self.ddb, self.table, model_pk(model), DATASET))
 
     # ------------------------------------------------------------------ HTTP API
     def token(self, role: str = "admin") -> str:
         if role not in self._tokens:
-            from lockgate.adapters.dynamodb.tokens import create_token
-
-            self._tokens[role] = create_token(
-                role, f"tests-{role}", table_name=self.table, dynamodb_client=self.ddb
-            )
+            tokens = DynamoDBTokenStore(self.table, dynamodb_client=self.ddb)
+            self._tokens[role] = create_token(role, f"tests-{role}", tokens=tokens)
         return self._tokens[role]
 
     def api(

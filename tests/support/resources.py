@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import boto3
 import yaml
+from lockgate.adapters import aws
+from lockgate.config import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -64,9 +67,6 @@ def create_platform(monkeypatch: Any, *, region: str = "us-east-1") -> dict[str,
 
     Returns the names keyed by env var (DATA_BUCKET, ARTIFACT_BUCKET, REGISTRY_TABLE, ...).
     """
-    from lockgate.adapters import aws
-    from lockgate.config import settings
-
     template = load_template()
     tables = create_tables(template, region=region)
     s3 = boto3.client("s3", region_name=region)
@@ -104,8 +104,6 @@ def capture_events(bus_name: str, *, region: str = "us-east-1") -> str:
 
 def drain_events(queue_url: str, *, region: str = "us-east-1") -> list[dict[str, Any]]:
     """Read every captured event (detail-type and detail) from the queue."""
-    import json
-
     sqs = boto3.client("sqs", region_name=region)
     out: list[dict[str, Any]] = []
     while True:

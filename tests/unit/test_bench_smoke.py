@@ -5,18 +5,12 @@ No timings are asserted (benchmarks measure speed; `make bench-smoke` exercises 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks import run  # noqa: E402
-from benchmarks.common import Section, Table, Verdict  # noqa: E402
-from benchmarks.report import render  # noqa: E402
-from benchmarks.workers._measure import measure, peak_above, summary  # noqa: E402
+from benchmarks import run
+from benchmarks.common import Section, Table, Verdict
+from benchmarks.report import render
+from benchmarks.workers._measure import measure, peak_above, summary
 
 
 def test_summary_gives_median_and_nearest_rank_p99() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from lockgate.ml.drift import (
@@ -69,7 +71,7 @@ def test_z_test_matches_the_two_proportion_formula() -> None:
 def test_each_test_choice_rule(
     rng: np.random.Generator, n_ref: int, n_cur: int, kind: str, expected: str
 ) -> None:
-    def column(n: int) -> object:
+    def column(n: int) -> Any:
         if kind == "number":
             return rng.normal(0, 1, n)
         if kind == "few-numbers":
@@ -94,7 +96,7 @@ def test_forced_test_and_threshold_come_from_config(rng: np.random.Generator) ->
 @pytest.mark.parametrize("n", [600, 20_000])
 def test_shifted_features_are_flagged_and_others_not(rng: np.random.Generator, n: int) -> None:
     # GIVEN a numeric shift of 0.5 std in x1 and a category frequency change in colour
-    def data(shift: float, p: list[float]) -> dict[str, object]:
+    def data(shift: float, p: list[float]) -> dict[str, Any]:
         return {
             "x1": rng.normal(shift, 1, n),
             "x2": rng.normal(3, 2, n),

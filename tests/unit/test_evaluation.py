@@ -5,11 +5,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from lockgate.domain.gates import evaluate_gates
 from lockgate.domain.spec import parse_spec
 from lockgate.errors import AliasNotFoundError
-from lockgate.ml.evaluation import compute_metrics, evaluate_candidate, evaluate_gates
+from lockgate.ml.metrics import compute_metrics
 from lockgate.ml.onnx_export import to_onnx
 from lockgate.ml.training import train
+from lockgate.services.evaluate import evaluate_candidate
 from support.datasets import make_synthetic
 
 
@@ -121,6 +123,9 @@ class FakeArtifacts:
 
     def get_bytes(self, kind: str, sha256: str, *, ext: str = "") -> bytes:
         return self.blobs[sha256]
+
+    def get_json(self, kind: str, sha256: str) -> Any:
+        raise AssertionError("evaluation reads only model bytes")
 
 
 @pytest.fixture(scope="module")

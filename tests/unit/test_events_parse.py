@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from lockgate.adapters.dynamodb.datasets import UploadRef, parse_dataset_key
+from lockgate.domain.dataset import UploadRef, parse_dataset_key
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*/*.json"))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from lockgate.adapters.dynamodb.registry import PENDING, ModelVersion
+from lockgate.domain.model_version import PENDING, ModelVersion
 from lockgate.domain.spec import parse_spec
+from lockgate.domain.training_state import GateResult
 from lockgate.reports.model_card import CardContext, render_model_card
 
 
@@ -42,7 +43,7 @@ SPEC = parse_spec({"model": "income", "task": "classification", "target": "incom
 
 
 def test_card_has_every_section_with_the_recorded_numbers() -> None:
-    gates = [{"name": "min roc_auc 0.8", "passed": True, "detail": "0.891 >= 0.8"}]
+    gates = (GateResult(name="min roc_auc 0.8", passed=True, detail="0.891 >= 0.8"),)
     card = render_model_card(version(), CardContext(spec=SPEC, dataset_rows=1000, gates=gates))
     for heading in (
         "## Intent",

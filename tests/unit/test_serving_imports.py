@@ -21,8 +21,7 @@ HEAVY = ("pandas", "sklearn", "scipy", "pyarrow")
 
 SCRIPT = textwrap.dedent(
     """
-    import json, os, sys
-    sys.path[:0] = [os.path.join(ROOT, "functions", "api"), os.path.join(ROOT, "layers", "core")]
+    import json, sys
     from moto import mock_aws
     import boto3
 
@@ -36,12 +35,13 @@ SCRIPT = textwrap.dedent(
         boto3.client("events").create_event_bus(Name="bus")
         from lockgate.adapters.s3 import S3ArtifactStore
         from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+        from lockgate.domain.model_version import NewModelVersion
         sha = S3ArtifactStore("artifacts").put_bytes("models", open(MODEL, "rb").read(), ext="onnx").sha256
         registry = DynamoDBModelRegistry("registry")
-        v = registry.create_model_version(
+        v = registry.create_model_version(NewModelVersion(
             model="income", status="Approved", run_id="r", dataset_id="d", model_artifact=sha, baseline_id="b",
             holdout_id="h", spec_id="s", report_id="p", signature=SIGNATURE, metrics={}, params={}, seed=0,
-            environment={}, code_version="t", intent="t")
+            environment={}, code_version="t", intent="t"))
         registry.set_alias("income", "champion", v.version, actor="t")
         import app
         statuses = []
@@ -62,6 +62,8 @@ def test_no_heavy_modules_after_requests(tmp_path: Path) -> None:
     feedback = json.loads((ROOT / "events/api/feedback.json").read_text())
     env = {
         "PATH": "/usr/bin:/bin",
+        # the Lambda layout: the function's own folder, then the core layer, then site-packages
+        "PYTHONPATH": f"{ROOT / 'functions' / 'api'}:{ROOT / 'layers' / 'core'}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -21,12 +21,11 @@ from lockgate.errors import (
     VersionNotFoundError,
     http_status,
 )
-from lockgate.serving.predictor import (
+from lockgate.serving.predictor import Predictor, clear_session_cache
+from lockgate.serving.signature import (
     Feature,
-    Predictor,
     Signature,
     build_feeds,
-    clear_session_cache,
     parse_json_body,
     parse_version_param,
     validate_instances,
@@ -201,6 +200,9 @@ class FakeArtifacts:
         if sha256_hex(data) != sha256:
             raise IntegrityError("tampered")
         return data
+
+    def get_json(self, kind: str, sha256: str) -> Any:
+        return json.loads(self.get_bytes(kind, sha256, ext="json"))
 
 
 class Clock:

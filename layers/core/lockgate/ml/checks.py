@@ -5,25 +5,19 @@ sample, so a 1,000,000 x 25 table validates in seconds (``python -m benchmarks.r
 
 Each accepted dataset's compact *profile* (columns, types, ranges, category counts) is stored in
 its report; the next upload is compared against the last accepted one (schema, range and category
-changes).
+changes). Pure: reading the file, recording and announcing the verdict is ``lockgate.services.validate``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from lockgate.adapters import eventbridge
-from lockgate.adapters.dynamodb.datasets import DatasetStore
-from lockgate.adapters.s3 import S3ArtifactStore
-from lockgate.domain import events
-from lockgate.domain.spec import ModelSpec, parse_spec
-from lockgate.errors import DatasetRejectedError
-from lockgate.ml.tabular import read_table
+from lockgate.domain.spec import ModelSpec
 
 Status = Literal["pass", "fail", "warn"]
 LEAKAGE_SAMPLE_ROWS = 200_000
@@ -500,136 +494,4 @@ def validate_dataset(
     checks += _drift_checks(current, previous, df, spec)
     return ValidationReport(
         model=spec.model, rows=len(df), columns=len(df.columns), checks=tuple(checks), profile=current
-    )
-
-
-# ------------------------------------------------------------------------------- service
-
-
-@dataclass(frozen=True)
-class ValidateResult:
-    report_id: str
-    rows: int
-    columns: int
-    status: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "report_id": self.report_id,
-            "rows": self.rows,
-            "columns": self.columns,
-            "status": self.status,
-        }
-
-
-def _previous_profile(
-    store: DatasetStore, artifacts: S3ArtifactStore, model: str, dataset_id: str
-) -> tuple[dict[str, Any] | None, str | None]:
-    last = store.last_accepted(model, exclude=dataset_id)
-    if last is None or not last.report_id:
-        return None, None
-    report = artifacts.get_json("reports/validation", last.report_id)
-    return report.get("profile"), last.dataset_id
-
-
-def validate_upload(
-    *,
-    model: str,
-    dataset_id: str,
-    fmt: str,
-    spec_id: str,
-    store: DatasetStore,
-    artifacts: S3ArtifactStore,
-    max_rows: int,
-    max_decompressed_bytes: int,
-    bus_name: str | None = None,
-) -> ValidateResult:
-    """Validate a stored dataset, record and announce the verdict; raise DatasetRejectedError on rejection."""
-    data = artifacts.get_bytes("datasets", dataset_id)  # hash verified
-    spec = parse_spec(artifacts.get_json("specs", spec_id))
-    try:
-        df = read_table(data, fmt, max_rows=max_rows, max_decompressed_bytes=max_decompressed_bytes)
-    except DatasetRejectedError as exc:
-        reasons = list(exc.details.get("reasons") or [exc.message])
-        report_ref = artifacts.put_json(
-            "reports/validation",
-            {
-                "model": model,
-                "dataset_id": dataset_id,
-                "spec_id": spec_id,
-                "status": "rejected",
-                "rows": 0,
-                "columns": 0,
-                "reasons": reasons,
-                "checks": [
-                    {
-                        "name": "file.readable",
-                        "status": "fail",
-                        "observed": None,
-                        "threshold": None,
-                        "message": exc.message,
-                    }
-                ],
-            },
-        )
-        _reject(store, model, dataset_id, reasons=reasons, report_id=report_ref.sha256, bus_name=bus_name)
-        raise
-    del data
-    previous, previous_id = _previous_profile(store, artifacts, model, dataset_id)
-    report = replace(
-        validate_dataset(df, spec, previous=previous),
-        dataset_id=dataset_id,
-        spec_id=spec_id,
-        previous_dataset_id=previous_id,
-    )
-    report_id = artifacts.put_json("reports/validation", report.to_dict()).sha256
-    if not report.passed:
-        _reject(
-            store,
-            model,
-            dataset_id,
-            reasons=report.reasons,
-            report_id=report_id,
-            rows=report.rows,
-            columns=report.columns,
-            bus_name=bus_name,
-        )
-        raise DatasetRejectedError("; ".join(report.reasons), reasons=report.reasons, report_id=report_id)
-    store.mark_accepted(model, dataset_id, rows=report.rows, columns=report.columns, report_id=report_id)
-    eventbridge.publish(
-        events.DATASET_ACCEPTED,
-        {
-            "model": model,
-            "dataset_id": dataset_id,
-            "report_id": report_id,
-            "rows": report.rows,
-            "columns": report.columns,
-        },
-        bus_name=bus_name,
-    )
-    return ValidateResult(report_id=report_id, rows=report.rows, columns=report.columns, status="accepted")
-
-
-def _reject(
-    store: DatasetStore,
-    model: str,
-    dataset_id: str,
-    *,
-    reasons: list[str],
-    report_id: str,
-    rows: int | None = None,
-    columns: int | None = None,
-    bus_name: str | None = None,
-) -> None:
-    store.mark_rejected(model, dataset_id, reasons=reasons, report_id=report_id, rows=rows, columns=columns)
-    eventbridge.publish(
-        events.DATASET_REJECTED,
-        {
-            "model": model,
-            "dataset_id": dataset_id,
-            "report_id": report_id,
-            "reasons": reasons,
-            "stage": "validation",
-        },
-        bus_name=bus_name,
     )

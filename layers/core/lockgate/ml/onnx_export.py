@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from lockgate.errors import OnnxParityError, TrainingError
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-    from sklearn.pipeline import Pipeline
 
 # Pinned so that a library upgrade cannot silently change the bytes (and the hash) of a model.
 TARGET_OPSET: dict[str, int] = {"": 18, "ai.onnx.ml": 3}
@@ -28,8 +28,12 @@ GRAPH_NAME = "lockgate"
 
 def to_onnx(pipeline: Pipeline, signature: dict[str, Any]) -> bytes:
     """Serialise the whole pipeline; raises :class:`TrainingError` when skl2onnx cannot convert it."""
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    # skl2onnx costs ~0.8 s to import and only the train step converts; evaluate only scores.
+    from skl2onnx import convert_sklearn  # noqa: PLC0415 - heavy import boundary
+    from skl2onnx.common.data_types import (  # noqa: PLC0415 - heavy import boundary
+        FloatTensorType,
+        StringTensorType,
+    )
 
     initial_types = [
         (
@@ -63,8 +67,6 @@ def to_onnx(pipeline: Pipeline, signature: dict[str, Any]) -> bytes:
 
 def onnx_feed(df: pd.DataFrame, inputs: list[dict[str, str]]) -> dict[str, np.ndarray]:
     """Column vectors for onnxruntime: float32 (NaN = missing) and str objects ("" = missing)."""
-    import numpy as np
-    import pandas as pd
 
     feed: dict[str, np.ndarray] = {}
     for spec in inputs:
@@ -79,7 +81,6 @@ def onnx_feed(df: pd.DataFrame, inputs: list[dict[str, str]]) -> dict[str, np.nd
 
 
 def session(onnx_bytes: bytes) -> Any:
-    import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -90,7 +91,6 @@ def run_onnx(
     onnx_bytes: bytes, df: pd.DataFrame, signature: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(predictions, probabilities or None) from the ONNX graph on a DataFrame."""
-    import numpy as np
 
     sess = session(onnx_bytes)
     feed = onnx_feed(df, signature["inputs"])
@@ -129,7 +129,6 @@ class ParityReport:
 
 def _tied(proba: np.ndarray, tolerance: float) -> np.ndarray:
     """Rows whose two best classes are within tolerance: argmax there is a coin toss, not a defect."""
-    import numpy as np
 
     if proba.shape[1] < 2:
         return np.zeros(proba.shape[0], dtype=bool)
@@ -154,7 +153,6 @@ def check_parity(
     in float32 and a price of 250000 cannot agree to 1e-4 in absolute terms. Raises
     :class:`OnnxParityError` with the numbers when outside tolerance.
     """
-    import numpy as np
 
     onnx_pred, onnx_proba = run_onnx(onnx_bytes, holdout, signature)
     if signature["task"] == "classification":

@@ -6,12 +6,13 @@ monitoring compares live traffic with. Format: docs/internals.md. Plain JSON: no
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from lockgate.domain.spec import ModelSpec
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 SAMPLE_SIZE = 5000
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -25,8 +26,6 @@ def _num(value: Any) -> float | None:
 
 def number_profile(values: Any, *, seed: int) -> dict[str, Any]:
     """Distribution summary of a numeric column (missing = NaN)."""
-    import numpy as np
-
     array = np.asarray(values, dtype="float64")
     total = len(array)
     present = array[np.isfinite(array)]
@@ -65,8 +64,6 @@ def number_profile(values: Any, *, seed: int) -> dict[str, Any]:
 
 def string_profile(values: Any) -> dict[str, Any]:
     """Category counts of a string column (missing = None, NaN or ``""``), most frequent first."""
-    import pandas as pd
-
     series = pd.Series(values, dtype=object)
     missing = series.isna() | (series.astype(str) == "")
     present = series[~missing].astype(str)
@@ -109,8 +106,6 @@ def build_baseline(
     ``df_features`` holds the prepared feature columns (numbers float, strings str with ``""`` for
     missing). Types come from ``feature_types`` or, when omitted, from each column's dtype.
     """
-    from pandas.api.types import is_numeric_dtype
-
     features: dict[str, Any] = {}
     for position, name in enumerate(df_features.columns):
         column = df_features[name]

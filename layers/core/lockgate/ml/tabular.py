@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import io
 import zlib
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lockgate.errors import DatasetRejectedError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 NA_VALUES = ["", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "null", "NULL"]
 _OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
@@ -134,8 +133,6 @@ def _not_utf8(data: bytes) -> str:
 
 
 def _read_csv(data: bytes, max_rows: int) -> pd.DataFrame:
-    import pandas as pd
-
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _reject("the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8 CSV")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -177,9 +174,6 @@ def _check_delimiter(frame: pd.DataFrame) -> None:
 
 
 def _read_parquet(data: bytes, max_rows: int, max_bytes: int) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
         meta = parquet.metadata
@@ -197,8 +191,6 @@ def _read_parquet(data: bytes, max_rows: int, max_bytes: int) -> pd.DataFrame:
 
 
 def _check_frame(frame: pd.DataFrame, max_rows: int) -> None:
-    import pandas as pd
-
     if len(frame.columns) == 0:
         raise _reject("the file has no columns")
     if len(frame) == 0:

@@ -10,22 +10,32 @@ so a category column holding ``1, 2, 3`` in pandas is ``"1", "2", "3"`` in train
 
 from __future__ import annotations
 
-import dataclasses
+import io
 import platform
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from lockgate.domain.artifacts import ArtifactRef
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype, is_numeric_dtype
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import f1_score, make_scorer
+from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
 from lockgate.domain.spec import ModelSpec
-from lockgate.errors import OnnxParityError, SpecInvalidError, TrainingError
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from sklearn.pipeline import Pipeline
-
-    from lockgate.adapters.dynamodb.runs import RunStore
+from lockgate.errors import SpecInvalidError, TrainingError
+from lockgate.ml.metrics import positive_label
 
 ESTIMATOR_STEP = "model"
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "onnx", "skl2onnx", "onnxruntime")
@@ -92,8 +102,6 @@ def infer_feature_types(df: pd.DataFrame, spec: ModelSpec) -> dict[str, str]:
     Otherwise every column but the target and ``spec.ignore`` is a feature; numeric (and boolean)
     dtypes are numbers, anything else is a string.
     """
-    from pandas.api.types import is_numeric_dtype
-
     if spec.features:
         missing = [name for name in spec.features if name not in df.columns]
         if missing:
@@ -112,9 +120,6 @@ def infer_feature_types(df: pd.DataFrame, spec: ModelSpec) -> dict[str, str]:
 
 def prepare_features(df: pd.DataFrame, feature_types: dict[str, str]) -> pd.DataFrame:
     """The feature columns, normalised exactly as the ONNX feed normalises them."""
-    import numpy as np
-    import pandas as pd
-
     out = {}
     for name, kind in feature_types.items():
         column = df[name]
@@ -130,8 +135,6 @@ def prepare_features(df: pd.DataFrame, feature_types: dict[str, str]) -> pd.Data
 
 def prepare_target(series: pd.Series, task: str) -> pd.Series:
     """Regression: float. Classification: integers stay integers, anything else becomes ``str``."""
-    from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype
-
     if task == "regression":
         return series.astype("float64")
     if is_integer_dtype(series) and not is_bool_dtype(series):
@@ -143,14 +146,6 @@ def prepare_target(series: pd.Series, task: str) -> pd.Series:
 
 def make_estimator(spec: ModelSpec) -> Any:
     """The scikit-learn estimator the spec names, with ``random_state=spec.seed`` where it has one."""
-    from sklearn.ensemble import (
-        HistGradientBoostingClassifier,
-        HistGradientBoostingRegressor,
-        RandomForestClassifier,
-        RandomForestRegressor,
-    )
-    from sklearn.linear_model import LogisticRegression, Ridge
-
     classification = spec.task == "classification"
     choices: dict[str, tuple[Any, dict[str, Any]]] = {
         "logistic_regression": (LogisticRegression, LOGISTIC_DEFAULTS),
@@ -182,11 +177,6 @@ def build_pipeline(spec: ModelSpec, feature_types: dict[str, str]) -> Pipeline:
     scaling, so random forests only impute. Missing strings arrive as ``""`` (see
     :func:`prepare_features`) and are one category like any other.
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
     numbers = [n for n, t in feature_types.items() if t == "number"]
     strings = [n for n, t in feature_types.items() if t == "string"]
     transformers: list[tuple[str, Any, list[str]]] = []
@@ -205,8 +195,6 @@ def build_pipeline(spec: ModelSpec, feature_types: dict[str, str]) -> Pipeline:
 
 
 def _scoring(spec: ModelSpec, classes: list[Any], positive: Any) -> Any:
-    from sklearn.metrics import f1_score, make_scorer
-
     metric = spec.primary_metric
     if metric == "roc_auc":
         return "roc_auc" if len(classes) == 2 else "roc_auc_ovr"
@@ -215,20 +203,6 @@ def _scoring(spec: ModelSpec, classes: list[Any], positive: Any) -> Any:
             return make_scorer(f1_score, pos_label=positive)
         return "f1_macro"
     return _SCORING[metric]
-
-
-def positive_label(classes: list[Any], positive_class: str | int | None) -> Any:
-    """The class binary metrics score: the declared one (matched by value or text), else ``classes[1]``."""
-    if len(classes) != 2:
-        return None
-    if positive_class is None:
-        return classes[1]
-    for cls in classes:
-        if cls == positive_class or str(cls) == str(positive_class):
-            return cls
-    raise SpecInvalidError(
-        f"positive_class {positive_class!r} is not one of the classes {classes}", field="positive_class"
-    )
 
 
 def signature_for(
@@ -252,8 +226,6 @@ def signature_for(
 def _split(
     x: pd.DataFrame, y: pd.Series, spec: ModelSpec
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, list[str]]:
-    from sklearn.model_selection import train_test_split
-
     notes: list[str] = []
     stratify = None
     if spec.task == "classification":
@@ -270,8 +242,6 @@ def _split(
 def _search(
     pipeline: Pipeline, spec: ModelSpec, x: pd.DataFrame, y: pd.Series
 ) -> tuple[Pipeline, dict[str, Any]]:
-    from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
-
     assert spec.search is not None
     grid = {f"{ESTIMATOR_STEP}__{k}": v for k, v in spec.search.grid.items()}
     candidates = len(ParameterGrid(grid))
@@ -300,13 +270,14 @@ def _search(
     return search.best_estimator_, summary
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Plain JSON-able values (numpy scalars unwrapped, anything else as text) for manifests and records."""
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     item = getattr(value, "item", None)  # numpy scalars
     return item() if callable(item) else str(value)
 
@@ -335,10 +306,10 @@ def train(df: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
     else:
         pipeline.fit(x_train, y_train)
     estimator = pipeline.named_steps[ESTIMATOR_STEP]
-    classes = [_jsonable(c) for c in estimator.classes_] if spec.task == "classification" else None
+    classes = [jsonable(c) for c in estimator.classes_] if spec.task == "classification" else None
     if classes is not None:
         positive_label(classes, spec.positive_class)  # fail early on a positive class that is not there
-    params = _jsonable(estimator.get_params(deep=False))
+    params = jsonable(estimator.get_params(deep=False))
     return TrainingResult(
         pipeline=pipeline,
         feature_types=feature_types,
@@ -355,195 +326,10 @@ def train(df: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
     )
 
 
-# ---------------------------------------------------------------- the train step
-
-
-class Artifacts(Protocol):
-    """The artifact store operations the train step uses (``S3ArtifactStore``)."""
-
-    def put_bytes(self, kind: str, data: bytes, *, ext: str = "", content_type: str = ...) -> ArtifactRef: ...
-    def put_json(self, kind: str, value: Any) -> ArtifactRef: ...
-    def get_bytes(self, kind: str, sha256: str, *, ext: str = "") -> bytes: ...
-    def get_json(self, kind: str, sha256: str) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """What the train step produced: content ids of every artifact, plus the small facts that travel."""
-
-    model: str
-    run_id: str
-    dataset_id: str
-    spec_id: str
-    model_id: str
-    baseline_id: str
-    holdout_id: str
-    manifest_id: str
-    signature: dict[str, Any]
-    metrics: dict[str, Any]
-    parity: dict[str, Any]
-    params: dict[str, Any]
-    seed: int
-    environment: dict[str, str]
-    code_version: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _holdout_bytes(result: TrainingResult, target: str) -> bytes:
-    import io
-
+def holdout_bytes(result: TrainingResult, target: str) -> bytes:
+    """The holdout rows with their target as Parquet: what evaluate scores candidate and champion on."""
     frame = result.x_holdout.copy()
     frame[target] = result.y_holdout
     buffer = io.BytesIO()
     frame.reset_index(drop=True).to_parquet(buffer, index=False)
     return buffer.getvalue()
-
-
-def train_candidate(
-    *,
-    artifacts: Artifacts,
-    read: Callable[[bytes], pd.DataFrame],
-    model: str,
-    run_id: str,
-    dataset_id: str,
-    spec_id: str,
-    code_version: str,
-    trigger: str = "upload",
-) -> Candidate:
-    """Train, export, check parity, profile, and store every artifact content-addressed.
-
-    Raises :class:`~lockgate.errors.OnnxParityError` (nothing about the model is stored then) and
-    :class:`~lockgate.errors.TrainingError`; the caller records the run's outcome.
-    """
-    from lockgate.domain.spec import parse_spec
-    from lockgate.ml.evaluation import compute_metrics
-    from lockgate.ml.onnx_export import check_parity, run_onnx, to_onnx
-    from lockgate.ml.profile import build_baseline
-
-    spec = parse_spec(artifacts.get_json("specs", spec_id))
-    if spec.model != model:
-        raise TrainingError(f"spec {spec_id} is for model {spec.model!r}, not {model!r}")
-    frame = read(artifacts.get_bytes("datasets", dataset_id))
-    result = train(frame, spec)
-    onnx_bytes = to_onnx(result.pipeline, result.signature)
-    parity = check_parity(
-        result.pipeline,
-        onnx_bytes,
-        result.x_holdout,
-        spec.gates.model.parity_tolerance,
-        signature=result.signature,
-    )
-    # Judge the artifact that will be served: metrics come from the ONNX graph, not from scikit-learn.
-    pred, proba = run_onnx(onnx_bytes, result.x_holdout, result.signature)
-    classes = result.signature["classes"]
-    metrics = compute_metrics(
-        spec.task,
-        result.y_holdout.to_numpy(),
-        pred,
-        proba,
-        classes,
-        positive_class=positive_label(classes, spec.positive_class) if classes else None,
-    )
-    train_pred, _ = run_onnx(onnx_bytes, result.x_train, result.signature)
-    baseline = build_baseline(result.x_train, train_pred, spec, metrics, feature_types=result.feature_types)
-
-    model_ref = artifacts.put_bytes("models", onnx_bytes, ext="onnx", content_type="application/octet-stream")
-    baseline_ref = artifacts.put_json("baselines", baseline)
-    holdout_ref = artifacts.put_bytes("holdouts", _holdout_bytes(result, spec.target), ext="parquet")
-    ids = {"model": model_ref.sha256, "baseline": baseline_ref.sha256, "holdout": holdout_ref.sha256}
-    manifest = {
-        "model": model,
-        "run_id": run_id,
-        "trigger": trigger,
-        "dataset_id": dataset_id,
-        "spec_id": spec_id,
-        "code_version": code_version,
-        **result.to_dict(),
-        "metrics": metrics,
-        "parity": parity.to_dict(),
-        "artifacts": ids,
-    }
-    manifest_ref = artifacts.put_json("runs", _jsonable(manifest))
-    return Candidate(
-        model=model,
-        run_id=run_id,
-        dataset_id=dataset_id,
-        spec_id=spec_id,
-        model_id=model_ref.sha256,
-        baseline_id=baseline_ref.sha256,
-        holdout_id=holdout_ref.sha256,
-        manifest_id=manifest_ref.sha256,
-        signature=result.signature,
-        metrics=_jsonable(metrics),
-        parity=parity.to_dict(),
-        params=result.params,
-        seed=result.seed,
-        environment=result.environment,
-        code_version=code_version,
-    )
-
-
-def train_step(
-    *,
-    artifacts: Artifacts,
-    runs: RunStore,
-    publish: Callable[[str, dict[str, Any]], None],
-    read: Callable[[bytes], pd.DataFrame],
-    model: str,
-    run_id: str,
-    dataset_id: str,
-    spec_id: str,
-    code_version: str,
-    trigger: str,
-) -> Candidate:
-    """The state machine's train task: the run record around :func:`train_candidate`.
-
-    ``trigger == "reproduce"`` leaves the run records alone (the caller compares the returned ids
-    with the recorded version). A parity failure marks the run rejected with its numbers, announces
-    ``Model Rejected`` and re-raises :class:`~lockgate.errors.OnnxParityError`.
-    """
-    from lockgate.domain.events import MODEL_REJECTED
-
-    record = trigger != "reproduce"
-    if record:
-        runs.start(model, run_id, dataset_id=dataset_id, trigger=trigger)
-    try:
-        candidate = train_candidate(
-            artifacts=artifacts,
-            read=read,
-            model=model,
-            run_id=run_id,
-            dataset_id=dataset_id,
-            spec_id=spec_id,
-            code_version=code_version,
-            trigger=trigger,
-        )
-    except OnnxParityError as exc:
-        if record:
-            runs.mark_rejected(model, run_id, exc.message, parity=exc.details)
-            publish(
-                MODEL_REJECTED,
-                {"model": model, "run_id": run_id, "reason": exc.message, "parity": exc.details},
-            )
-        raise
-    if record:
-        runs.update(
-            model,
-            run_id,
-            spec_id=spec_id,
-            params=candidate.params,
-            seed=candidate.seed,
-            environment=candidate.environment,
-            code_version=code_version,
-            metrics=candidate.metrics,
-            parity=candidate.parity,
-            artifacts={
-                "model": candidate.model_id,
-                "baseline": candidate.baseline_id,
-                "holdout": candidate.holdout_id,
-                "manifest": candidate.manifest_id,
-            },
-        )
-    return candidate

@@ -1,20 +1,27 @@
 """Model cards: a Markdown page per model version, stored content-addressed as ``cards/<sha>.md``.
 
-The card is written when the version is registered, from what the registry and the run recorded:
-intent, data, training, holdout metrics, gates, approval state, limitations and monitoring. The
-registry keeps its id (``model_card_id``); later approvals are in the registry and in lineage.
+The card is written when the version is registered (``lockgate.services.register`` stores it
+through the artifact store), from what the registry and the run recorded: intent, data, training,
+holdout metrics, gates, approval state, limitations and monitoring. This module only renders a
+domain :class:`~lockgate.domain.model_version.ModelVersion`; the registry keeps the card's id
+(``model_card_id``); later approvals are in the registry and in lineage.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:
-    from lockgate.adapters.dynamodb.registry import ModelVersion
-    from lockgate.adapters.s3 import S3ArtifactStore
-    from lockgate.domain.spec import ModelSpec
+from lockgate.domain.model_version import ModelVersion
+from lockgate.domain.spec import ModelSpec
+from lockgate.domain.training_state import GateResult
+
+# Where a card is stored: ``cards/<sha>.md`` in the artifact store.
+CARD_KIND = "cards"
+CARD_EXT = "md"
+CARD_CONTENT_TYPE = "text/markdown; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -24,7 +31,7 @@ class CardContext:
     spec: ModelSpec | None = None
     dataset_rows: int | None = None
     dataset_source: str | None = None
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    gates: tuple[GateResult, ...] = ()
     champion_metrics: dict[str, Any] | None = None
 
 
@@ -44,14 +51,13 @@ def _table(rows: list[tuple[str, Any]], header: tuple[str, str]) -> list[str]:
     return lines
 
 
-def _gate_lines(gates: list[dict[str, Any]]) -> list[str]:
+def _gate_lines(gates: Sequence[GateResult]) -> list[str]:
     if not gates:
         return ["_no model gates were configured_"]
     lines = ["| gate | result | detail |", "|---|---|---|"]
     for gate in gates:
-        verdict = "pass" if gate.get("passed") else "FAIL"
-        detail = gate.get("detail") or gate.get("reason") or ""
-        lines.append(f"| {_value(gate.get('name', '?'))} | {verdict} | {_value(detail)} |")
+        verdict = "pass" if gate.passed else "FAIL"
+        lines.append(f"| {_value(gate.name or '?')} | {verdict} | {_value(gate.detail or '')} |")
     return lines
 
 
@@ -142,11 +148,3 @@ def _limitations(version: ModelVersion, spec: ModelSpec | None) -> list[str]:
             f"{mon.performance_drop} below its holdout value.",
         ]
     return lines
-
-
-def write_model_card(
-    store: S3ArtifactStore, version: ModelVersion, context: CardContext | None = None
-) -> str:
-    """Render and store the card as ``cards/<sha>.md``; returns its content id."""
-    data = render_model_card(version, context).encode()
-    return store.put_bytes("cards", data, ext="md", content_type="text/markdown; charset=utf-8").sha256

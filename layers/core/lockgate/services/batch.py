@@ -9,7 +9,8 @@ Parquet; :func:`score_chunk` scores one chunk into ``predictions/<model>/<name>.
 CSV is read with the ``csv`` module (no pandas). Parquet needs pyarrow (imported only for Parquet),
 which is why the batch function ships with the training layer rather than the light serving layer:
 batch is not latency-bound, and the API function stays free of pyarrow. A row whose values do not fit
-the signature is not fatal: it gets an ``error`` and no prediction.
+the signature is not fatal: it gets an ``error`` and no prediction. Files are read and written
+through :class:`lockgate.ports.BatchFiles`; scoring is a :class:`Predictor`'s.
 """
 
 from __future__ import annotations
@@ -18,72 +19,35 @@ import csv
 import io
 import json
 import math
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lockgate.adapters import aws
+from lockgate.domain.batch import OUTPUT_COLUMNS, BatchJob, BatchSummary, Chunk, Part
 from lockgate.errors import InvalidRequestError
-from lockgate.serving.predictor import Predictor, Signature
+from lockgate.ports import BatchFiles
+from lockgate.serving.predictor import Predictor
+from lockgate.serving.signature import Signature
 
 CHUNK_BYTES = 8 * 1024 * 1024
-OUTPUT_COLUMNS = ["row", "prediction_id", "prediction", "probabilities", "error"]
+HEADER_BYTES = 65536
 MISSING = {"", "na", "nan", "null", "none"}
 
 
-@dataclass(frozen=True)
-class BatchJob:
-    model: str
-    version: int
-    source_bucket: str
-    source_key: str
-    format: str  # "csv" | "parquet"
-    output_key: str
-
-    @property
-    def parts_prefix(self) -> str:
-        return self.output_key.removesuffix(".csv") + ".parts/"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def job_for(model: str, version: int, bucket: str, key: str, *, now: datetime | None = None) -> BatchJob:
-    name = key.rsplit("/", 1)[-1]
-    lowered = name.lower()
-    if lowered.endswith(".csv"):
-        fmt = "csv"
-    elif lowered.endswith((".parquet", ".pq")):
-        fmt = "parquet"
-    else:
-        raise InvalidRequestError(f"batch file {key!r} must end in .csv or .parquet", key=key)
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return BatchJob(model, version, bucket, key, fmt, f"predictions/{model}/{name}.{stamp}.csv")
-
-
-def _read(bucket: str, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
-    if byte_range:
-        kwargs["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
-    data: bytes = aws.client("s3").get_object(**kwargs)["Body"].read()
-    return data
-
-
-def plan(job: BatchJob, *, chunk_bytes: int = CHUNK_BYTES) -> list[dict[str, Any]]:
-    """Chunks of the source file: ``{"index", "start", "end"}`` (bytes for CSV, row groups for Parquet)."""
-    data = _read(job.source_bucket, job.source_key)
+def plan(job: BatchJob, *, files: BatchFiles, chunk_bytes: int = CHUNK_BYTES) -> list[Chunk]:
+    """Chunks of the source file (bytes for CSV, row groups for Parquet)."""
+    data = files.read_source(job.source_bucket, job.source_key)
     if job.format == "parquet":
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # noqa: PLC0415 - heavy import boundary
 
         groups = pq.ParquetFile(io.BytesIO(data)).num_row_groups
-        return [{"index": i, "start": i, "end": i + 1} for i in range(groups)]
+        return [Chunk(i, i, i + 1) for i in range(groups)]
     text = data.decode("utf-8-sig")
     # newline="" keeps CSV's own notion of line ends (quoted newlines stay inside their record)
     reader_lines = iter(io.StringIO(text, newline=""))
     offsets: list[tuple[int, int]] = []
     position = 0
 
-    def counting() -> Any:
+    def counting() -> Iterator[str]:
         nonlocal position
         for line in reader_lines:
             position += len(line.encode("utf-8"))
@@ -99,21 +63,19 @@ def plan(job: BatchJob, *, chunk_bytes: int = CHUNK_BYTES) -> list[dict[str, Any
             start = position + bom
     if start < len(data):
         offsets.append((start, len(data)))
-    return [{"index": i, "start": s, "end": e} for i, (s, e) in enumerate(offsets)]
+    return [Chunk(i, s, e) for i, (s, e) in enumerate(offsets)]
 
 
-def _rows(job: BatchJob, chunk: dict[str, Any], signature: Signature) -> list[dict[str, Any]]:
+def _rows(job: BatchJob, chunk: Chunk, files: BatchFiles) -> list[dict[str, Any]]:
     if job.format == "parquet":
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # noqa: PLC0415 - heavy import boundary
 
-        table = pq.ParquetFile(io.BytesIO(_read(job.source_bucket, job.source_key))).read_row_group(
-            chunk["start"]
-        )
+        source = files.read_source(job.source_bucket, job.source_key)
+        table = pq.ParquetFile(io.BytesIO(source)).read_row_group(chunk.start)
         return list(table.to_pylist())
-    header = next(
-        csv.reader(io.StringIO(_read(job.source_bucket, job.source_key, (0, 65536)).decode("utf-8-sig")))
-    )
-    body = _read(job.source_bucket, job.source_key, (chunk["start"], chunk["end"])).decode("utf-8")
+    head = files.read_source(job.source_bucket, job.source_key, (0, HEADER_BYTES))
+    header = next(csv.reader(io.StringIO(head.decode("utf-8-sig"))))
+    body = files.read_source(job.source_bucket, job.source_key, (chunk.start, chunk.end)).decode("utf-8")
     return [dict(zip(header, values, strict=False)) for values in csv.reader(io.StringIO(body)) if values]
 
 
@@ -136,13 +98,13 @@ def _coerce(raw: dict[str, Any], signature: Signature) -> dict[str, Any]:
     return row
 
 
-def score_chunk(job: BatchJob, chunk: dict[str, Any], predictor: Predictor) -> dict[str, Any]:
-    """Score one chunk; write its part file; return ``{"index", "key", "rows", "errors"}``."""
+def score_chunk(job: BatchJob, chunk: Chunk, *, predictor: Predictor, files: BatchFiles) -> Part:
+    """Score one chunk and write its part file."""
     served = predictor.resolve(job.model, version=job.version)
     _, signature = predictor.load(served)
     good: list[tuple[int, dict[str, Any]]] = []
     out: dict[int, list[Any]] = {}
-    for number, raw in enumerate(_rows(job, chunk, signature)):
+    for number, raw in enumerate(_rows(job, chunk, files)):
         try:
             good.append((number, _coerce(raw, signature)))
         except InvalidRequestError as exc:
@@ -160,37 +122,26 @@ def score_chunk(job: BatchJob, chunk: dict[str, Any], predictor: Predictor) -> d
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for number in sorted(out):
-        writer.writerow([f"{chunk['index']}:{number}", *out[number][1:]])
-    key = f"{job.parts_prefix}{chunk['index']:06d}.csv"
-    aws.client("s3").put_object(Bucket=_artifact_bucket(), Key=key, Body=buffer.getvalue().encode())
+        writer.writerow([f"{chunk.index}:{number}", *out[number][1:]])
+    key = job.part_key(chunk.index)
+    files.write_output(key, buffer.getvalue().encode())
     errors = sum(1 for row in out.values() if row[4])
-    return {"index": chunk["index"], "key": key, "rows": len(out), "errors": errors}
+    return Part(index=chunk.index, key=key, rows=len(out), errors=errors)
 
 
-def merge(job: BatchJob, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Concatenate the parts, in chunk order, under one header; returns the summary."""
-    s3 = aws.client("s3")
+def merge(job: BatchJob, parts: Sequence[Part], *, files: BatchFiles) -> BatchSummary:
+    """Concatenate the parts, in chunk order, under one header."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow(OUTPUT_COLUMNS)
-    body = buffer.getvalue().encode()
-    chunks = [body]
-    for part in sorted(parts, key=lambda p: p["index"]):
-        chunks.append(s3.get_object(Bucket=_artifact_bucket(), Key=part["key"])["Body"].read())
-    s3.put_object(
-        Bucket=_artifact_bucket(), Key=job.output_key, Body=b"".join(chunks), ContentType="text/csv"
+    chunks = [buffer.getvalue().encode()]
+    for part in sorted(parts, key=lambda p: p.index):
+        chunks.append(files.read_output(part.key))
+    files.write_output(job.output_key, b"".join(chunks), content_type="text/csv")
+    return BatchSummary(
+        model=job.model,
+        version=job.version,
+        source=f"s3://{job.source_bucket}/{job.source_key}",
+        output_key=job.output_key,
+        rows=sum(p.rows for p in parts),
+        errors=sum(p.errors for p in parts),
     )
-    return {
-        "model": job.model,
-        "version": job.version,
-        "source": f"s3://{job.source_bucket}/{job.source_key}",
-        "output_key": job.output_key,
-        "rows": sum(int(p["rows"]) for p in parts),
-        "errors": sum(int(p["errors"]) for p in parts),
-    }
-
-
-def _artifact_bucket() -> str:
-    from lockgate.config import settings
-
-    settings().require("artifact_bucket")
-    return settings().artifact_bucket

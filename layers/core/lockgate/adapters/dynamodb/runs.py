@@ -1,67 +1,33 @@
 """Training runs in the registry table (``MODEL#<m>`` / ``RUN#<run_id>``, docs/internals.md).
 
-A run is created when training starts and carries its outcome: ``running`` -> ``succeeded`` |
-``rejected`` (a gate said no, with the numbers) | ``failed`` (something broke, with the reason).
+Implements :class:`lockgate.ports.RunStore`. A run is created when training starts and carries
+its outcome (:mod:`lockgate.domain.run`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lockgate.adapters import aws
-from lockgate.adapters.dynamodb.table import deserialize, serialize
+from lockgate.adapters.dynamodb.table import (
+    RUN,
+    conditional_failed,
+    deserialize,
+    model_key,
+    model_pk,
+    query,
+    run_sk,
+    serialize,
+)
+from lockgate.domain.model_version import now_iso
+from lockgate.domain.run import FAILED, REJECTED, RUNNING, RunRecord, check_run_fields
 from lockgate.errors import RunNotFoundError
 
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-REJECTED = "rejected"
-FAILED = "failed"
 
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    model: str
-    run_id: str
-    status: str
-    dataset_id: str
-    trigger: str
-    created_at: str
-    updated_at: str
-    spec_id: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    seed: int | None = None
-    environment: dict[str, Any] = field(default_factory=dict)
-    code_version: str | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    parity: dict[str, Any] = field(default_factory=dict)
-    gates: dict[str, Any] = field(default_factory=dict)
-    artifacts: dict[str, Any] = field(default_factory=dict)
-    reason: str | None = None
-    version: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-_FIELDS = {f.name for f in dataclasses.fields(RunRecord)}
-_UPDATABLE = _FIELDS - {"model", "run_id", "created_at", "updated_at"}
-
-
-class RunStore(Protocol):
-    def start(self, model: str, run_id: str, *, dataset_id: str, trigger: str) -> RunRecord: ...
-    def get(self, model: str, run_id: str) -> RunRecord: ...
-    def update(self, model: str, run_id: str, **fields: Any) -> RunRecord: ...
-    def mark_failed(self, model: str, run_id: str, reason: str) -> RunRecord: ...
-    def mark_rejected(self, model: str, run_id: str, reason: str, **numbers: Any) -> RunRecord: ...
+def _not_found(model: str, run_id: str) -> RunNotFoundError:
+    return RunNotFoundError(f"run {run_id} of model {model} does not exist", model=model, run_id=run_id)
 
 
 class DynamoDBRunStore:
@@ -75,13 +41,9 @@ class DynamoDBRunStore:
     def ddb(self) -> Any:
         return self._ddb or aws.client("dynamodb")
 
-    @staticmethod
-    def _key(model: str, run_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": f"RUN#{run_id}"}}
-
     def start(self, model: str, run_id: str, *, dataset_id: str, trigger: str) -> RunRecord:
         """Create the run; a redelivered start (same run id) returns the existing run unchanged."""
-        now = _now()
+        now = now_iso()
         record = RunRecord(
             model=model,
             run_id=run_id,
@@ -91,7 +53,8 @@ class DynamoDBRunStore:
             created_at=now,
             updated_at=now,
         )
-        item = {"pk": f"MODEL#{model}", "sk": f"RUN#{run_id}", **record.to_dict()}
+        key = model_key(model, run_sk(run_id))
+        item = {"pk": key["pk"]["S"], "sk": key["sk"]["S"], **record.to_dict()}
         try:
             self.ddb.put_item(
                 TableName=self.table_name,
@@ -99,35 +62,37 @@ class DynamoDBRunStore:
                 ConditionExpression="attribute_not_exists(sk)",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not conditional_failed(exc):
                 raise
             return self.get(model, run_id)
         return record
 
     def get(self, model: str, run_id: str) -> RunRecord:
         item = self.ddb.get_item(
-            TableName=self.table_name, Key=self._key(model, run_id), ConsistentRead=True
+            TableName=self.table_name, Key=model_key(model, run_sk(run_id)), ConsistentRead=True
         ).get("Item")
         if not item:
-            raise RunNotFoundError(
-                f"run {run_id} of model {model} does not exist", model=model, run_id=run_id
-            )
-        data = deserialize(item)
-        return RunRecord(**{k: v for k, v in data.items() if k in _FIELDS})
+            raise _not_found(model, run_id)
+        return RunRecord.from_dict(deserialize(item))
+
+    def list_runs(self, model: str) -> list[RunRecord]:
+        """Every run of ``model``, oldest first (by creation time)."""
+        records = [
+            RunRecord.from_dict(item) for item in query(self.ddb, self.table_name, model_pk(model), RUN)
+        ]
+        return sorted(records, key=lambda r: r.created_at)
 
     def update(self, model: str, run_id: str, **fields: Any) -> RunRecord:
         """Set the given fields (names of :class:`RunRecord`) on an existing run; returns the new record."""
-        unknown = set(fields) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"unknown run field(s): {', '.join(sorted(unknown))}")
-        values = {**fields, "updated_at": _now()}
+        check_run_fields(fields)
+        values = {**fields, "updated_at": now_iso()}
         names = {f"#f{i}": name for i, name in enumerate(values)}
         placeholders = {f":v{i}": value for i, value in enumerate(values.values())}
         expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
         try:
             response = self.ddb.update_item(
                 TableName=self.table_name,
-                Key=self._key(model, run_id),
+                Key=model_key(model, run_sk(run_id)),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(sk)",
                 ExpressionAttributeNames=names,
@@ -135,13 +100,10 @@ class DynamoDBRunStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise RunNotFoundError(
-                    f"run {run_id} of model {model} does not exist", model=model, run_id=run_id
-                ) from exc
+            if conditional_failed(exc):
+                raise _not_found(model, run_id) from exc
             raise
-        data = deserialize(response["Attributes"])
-        return RunRecord(**{k: v for k, v in data.items() if k in _FIELDS})
+        return RunRecord.from_dict(deserialize(response["Attributes"]))
 
     def note(self, model: str, run_id: str, **fields: Any) -> RunRecord | None:
         """Like :meth:`update`, for steps after training: a run without a record (an older pipeline,

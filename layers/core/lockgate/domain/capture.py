@@ -1,40 +1,35 @@
-"""Inference capture and ground-truth feedback, as JSON Lines in the artifact bucket.
+"""Inference capture and ground-truth feedback as values: their object keys, lines and rules.
 
 Capture (``docs/internals.md`` "Inference capture"): a sampled request becomes one object
 ``captures/<model>/date=YYYY-MM-DD/<iso>-<uuid>.jsonl`` holding one line per instance, so the drift
-check reads a request's inputs and outputs together and partitions prune by date. Sampling is per
-request (all of a request's instances or none), at ``CAPTURE_SAMPLING_RATE``.
+check reads a request's inputs and outputs together and partitions prune by date.
 
 Feedback (``labels/...jsonl``): ``{"prediction_id", "label", "timestamp"}`` per line, joined to
-captures by prediction id. Feedback input is validated strictly (4xx on anything malformed).
+captures by prediction id. Feedback input is validated strictly (4xx on anything malformed). Where
+the lines are written is the ``lockgate.ports.CaptureLog`` adapter's business; what they say is here.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
-import random
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from lockgate.adapters import aws
 from lockgate.errors import InvalidRequestError, PayloadTooLargeError
-
-logger = logging.getLogger(__name__)
 
 MAX_LABELS = 1000
 MAX_LABEL_LENGTH = 256
 PREDICTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CAPTURES = "captures"
+LABELS = "labels"
 
 
-class CapturedPrediction(Protocol):
+class Prediction(Protocol):
     """What a capture needs from a prediction (``lockgate.serving.predictor.PredictionResult`` has it)."""
 
     @property
@@ -53,6 +48,8 @@ class CapturedPrediction(Protocol):
 
 @dataclass(frozen=True)
 class LabelReceipt:
+    """What ``POST /models/<model>/feedback`` answers: how many labels were kept, and where."""
+
     model: str
     count: int
     key: str
@@ -61,7 +58,8 @@ class LabelReceipt:
         return {"model": self.model, "accepted": self.count, "key": self.key}
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """Millisecond ISO-8601 with a ``Z``: the timestamp every capture and label line carries."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -71,8 +69,39 @@ def log_key(prefix: str, model: str, moment: datetime) -> str:
     return f"{prefix}/{model}/date={moment:%Y-%m-%d}/{stamp}-{uuid.uuid4().hex}.jsonl"
 
 
-def _jsonl(lines: Sequence[dict[str, Any]]) -> bytes:
+def jsonl(lines: Sequence[Mapping[str, Any]]) -> bytes:
+    """JSON Lines, compact, refusing NaN (a reader in another language would choke on it)."""
     return "".join(json.dumps(line, allow_nan=False, separators=(",", ":")) + "\n" for line in lines).encode()
+
+
+def capture_lines(result: Prediction, moment: datetime) -> list[dict[str, Any]]:
+    """One line per instance of a request: its id, inputs, prediction and probabilities."""
+    timestamp = iso(moment)
+    probabilities: list[dict[str, float] | None] = (
+        list(result.probabilities) if result.probabilities is not None else [None] * len(result.predictions)
+    )
+    return [
+        {
+            "prediction_id": pid,
+            "model": result.model,
+            "version": result.version,
+            "timestamp": timestamp,
+            "inputs": inputs,
+            "prediction": prediction,
+            "probabilities": probs,
+        }
+        for pid, inputs, prediction, probs in zip(
+            result.prediction_ids, result.instances, result.predictions, probabilities, strict=True
+        )
+    ]
+
+
+def label_lines(labels: Sequence[Mapping[str, Any]], moment: datetime) -> list[dict[str, Any]]:
+    """One line per label, all stamped with the moment they were received."""
+    timestamp = iso(moment)
+    return [
+        {"prediction_id": x["prediction_id"], "label": x["label"], "timestamp": timestamp} for x in labels
+    ]
 
 
 def validate_labels(body: Any, *, max_labels: int = MAX_LABELS) -> list[dict[str, Any]]:
@@ -121,86 +150,3 @@ def _label(value: Any, where: str) -> str | int | float:
     if isinstance(value, int) and abs(value) > 2**53:
         raise InvalidRequestError(f"{where} is out of range", field=where)
     return value
-
-
-class S3CaptureLog:
-    """Writes captures and labels to the artifact bucket.
-
-    Parameters
-    ----------
-    sampling_rate
-        fraction of requests captured (0 to 1).
-    rng, clock
-        injectable for tests (seeded sampling, fixed time).
-    """
-
-    def __init__(
-        self,
-        bucket: str,
-        *,
-        sampling_rate: float = 1.0,
-        s3_client: Any | None = None,
-        rng: Callable[[], float] = random.random,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        if not 0.0 <= sampling_rate <= 1.0:
-            raise ValueError(f"sampling_rate must be within [0, 1], got {sampling_rate}")
-        self.bucket = bucket
-        self.sampling_rate = sampling_rate
-        self._s3 = s3_client
-        self._rng = rng
-        self._clock = clock
-
-    @property
-    def s3(self) -> Any:
-        return self._s3 or aws.client("s3")
-
-    def _put(self, key: str, body: bytes) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
-
-    def capture(self, result: CapturedPrediction) -> str | None:
-        """Record a request if sampled; returns the key written, or None.
-
-        A failed write is logged, not raised: monitoring data is worth less than the caller's answer.
-        """
-        if self.sampling_rate <= 0.0 or self._rng() >= self.sampling_rate:
-            return None
-        moment = self._clock()
-        timestamp = _iso(moment)
-        probabilities: list[dict[str, float] | None] = (
-            list(result.probabilities)
-            if result.probabilities is not None
-            else [None] * len(result.predictions)
-        )
-        lines = [
-            {
-                "prediction_id": pid,
-                "model": result.model,
-                "version": result.version,
-                "timestamp": timestamp,
-                "inputs": inputs,
-                "prediction": prediction,
-                "probabilities": probs,
-            }
-            for pid, inputs, prediction, probs in zip(
-                result.prediction_ids, result.instances, result.predictions, probabilities, strict=True
-            )
-        ]
-        key = log_key("captures", result.model, moment)
-        try:
-            self._put(key, _jsonl(lines))
-        except (ClientError, BotoCoreError):
-            logger.exception("inference capture failed", extra={"key": key})
-            return None
-        return key
-
-    def record_labels(self, model: str, labels: Sequence[dict[str, Any]]) -> LabelReceipt:
-        """Append ground truth for earlier predictions (already validated by :func:`validate_labels`)."""
-        moment = self._clock()
-        timestamp = _iso(moment)
-        lines = [
-            {"prediction_id": x["prediction_id"], "label": x["label"], "timestamp": timestamp} for x in labels
-        ]
-        key = log_key("labels", model, moment)
-        self._put(key, _jsonl(lines))
-        return LabelReceipt(model=model, count=len(lines), key=key)

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from lockgate.adapters.dynamodb.registry import APPROVED, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate.adapters.s3 import S3ArtifactStore
-from moto import mock_aws
+from lockgate.domain.model_version import APPROVED, PENDING
 from support.handlers import FakeContext, load_event, load_function
-from support.resources import capture_events, create_platform, drain_events
-
-
-@pytest.fixture
-def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    with mock_aws():
-        yield create_platform(monkeypatch)
+from support.resources import capture_events, drain_events
 
 
 def state_with_spec(names: dict[str, str], approval: str) -> dict[str, Any]:
@@ -31,44 +24,46 @@ def state_with_spec(names: dict[str, str], approval: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("approval", "status"), [("auto", APPROVED), ("manual", PENDING)])
 def test_register_creates_a_version_whose_status_follows_the_spec(
-    platform: dict[str, str], approval: str, status: str
+    moto_platform: dict[str, str], approval: str, status: str
 ) -> None:
     # GIVEN a candidate that passed its gates, under a spec with auto or manual approval
-    queue = capture_events(platform["EVENT_BUS_NAME"])
-    event = state_with_spec(platform, approval)
+    queue = capture_events(moto_platform["EVENT_BUS_NAME"])
+    event = state_with_spec(moto_platform, approval)
     # WHEN the register task runs
     result = load_function("register").handler(event, FakeContext("register"))
     # THEN version 1 exists with that status, the run's numbers and the spec's intent
     assert result["version"] == 1 and result["status"] == status
-    version = DynamoDBModelRegistry(platform["REGISTRY_TABLE"]).get_model_version("income", 1)
+    version = DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"]).get_model_version("income", 1)
     assert version.run_id == event["run_id"]
     assert version.metrics["roc_auc"] == 0.89
     assert version.intent == "Flag applicants likely to earn over 50K."
     # AND its model card is stored content-addressed and names the version
-    card = S3ArtifactStore(platform["ARTIFACT_BUCKET"]).get_bytes("cards", result["model_card_id"], ext="md")
+    card = S3ArtifactStore(moto_platform["ARTIFACT_BUCKET"]).get_bytes(
+        "cards", result["model_card_id"], ext="md"
+    )
     assert card.decode().startswith("# Model card: income v1")
     kinds = [e["detail-type"] for e in drain_events(queue)]
     assert "Model Registered" in kinds
     assert ("Model Approved" in kinds) is (status == APPROVED)
 
 
-def test_a_retried_register_task_does_not_create_a_second_version(platform: dict[str, str]) -> None:
-    event = state_with_spec(platform, "auto")
+def test_a_retried_register_task_does_not_create_a_second_version(moto_platform: dict[str, str]) -> None:
+    event = state_with_spec(moto_platform, "auto")
     handler = load_function("register").handler
     first = handler(event, FakeContext("register"))
     second = handler(event, FakeContext("register"))
     assert first == second
     table = boto3.client("dynamodb").query(
-        TableName=platform["REGISTRY_TABLE"],
+        TableName=moto_platform["REGISTRY_TABLE"],
         KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
         ExpressionAttributeValues={":pk": {"S": "MODEL#income"}, ":v": {"S": "VERSION#"}},
     )
     assert table["Count"] == 1
 
 
-def test_the_approval_task_parks_the_token_until_a_reviewer_decides(platform: dict[str, str]) -> None:
+def test_the_approval_task_parks_the_token_until_a_reviewer_decides(moto_platform: dict[str, str]) -> None:
     # GIVEN a version registered under manual approval
-    load_function("register").handler(state_with_spec(platform, "manual"), FakeContext("register"))
+    load_function("register").handler(state_with_spec(moto_platform, "manual"), FakeContext("register"))
     # WHEN the waitForTaskToken task runs
     event = load_event("approval", "wait")
     load_function("approval").handler(event, FakeContext("approval"))
@@ -81,6 +76,6 @@ def test_the_approval_task_parks_the_token_until_a_reviewer_decides(platform: di
             self.tokens.append(kwargs["taskToken"])
 
     sfn = Sfn()
-    registry = DynamoDBModelRegistry(platform["REGISTRY_TABLE"], stepfunctions_client=sfn)
+    registry = DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"], stepfunctions_client=sfn)
     registry.approve("income", 1, actor="alice")
     assert sfn.tokens == [event["token"]]

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from lockgate.adapters.dynamodb.registry import CHAMPION, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
+from lockgate.domain.model_version import CHAMPION, PENDING
 from lockgate.errors import VersionConflictError
-from moto import mock_aws
 from registry_support import register
 from support.handlers import FakeContext, load_event, load_function
-from support.resources import capture_events, create_platform, drain_events
+from support.resources import capture_events, drain_events
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBModelRegistry]:
-    with mock_aws():
-        names = create_platform(monkeypatch)
-        yield DynamoDBModelRegistry(names["REGISTRY_TABLE"])
+def registry(moto_platform: dict[str, str]) -> DynamoDBModelRegistry:
+    return DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"])
 
 
 def test_promote_makes_the_version_champion_and_reports_the_previous(

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from lockgate.adapters.dynamodb.registry import CHAMPION, PENDING, DynamoDBModelRegistry
+from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
+from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
 from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
 from lockgate.adapters.dynamodb.table import serialize
+from lockgate.domain.lineage import Lineage
+from lockgate.domain.model_version import CHAMPION, PENDING
 from lockgate.errors import VersionNotFoundError
 from lockgate.services.lineage import lineage
-from moto import mock_aws
 from registry_support import Recorder, register
-from support.resources import create_platform
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBModelRegistry]:
-    with mock_aws():
-        names = create_platform(monkeypatch)
-        yield DynamoDBModelRegistry(names["REGISTRY_TABLE"], publisher=Recorder())
+def registry(moto_platform: dict[str, str]) -> DynamoDBModelRegistry:
+    return DynamoDBModelRegistry(moto_platform["REGISTRY_TABLE"], publisher=Recorder())
+
+
+def lineage_of(registry: DynamoDBModelRegistry, version: int) -> Lineage:
+    table = registry.table_name
+    return lineage(
+        "income",
+        version,
+        registry=registry,
+        runs=DynamoDBRunStore(table),
+        datasets=DynamoDBDatasetStore(table),
+    )
 
 
 def test_lineage_links_every_step_by_content_id(registry: DynamoDBModelRegistry) -> None:
@@ -31,6 +39,8 @@ def test_lineage_links_every_step_by_content_id(registry: DynamoDBModelRegistry)
                 "pk": "MODEL#income",
                 "sk": "DATASET#" + "a" * 64,
                 "dataset_id": "a" * 64,
+                "model": "income",
+                "source_bucket": "data",
                 "source_key": "datasets/income/adult.csv",
                 "rows": 1000,
                 "status": "accepted",
@@ -44,7 +54,7 @@ def test_lineage_links_every_step_by_content_id(registry: DynamoDBModelRegistry)
     registry.approve("income", 1, actor="alice", comment="ok")
     registry.set_alias("income", CHAMPION, 1, actor="ci")
     # WHEN its lineage is read
-    chain = lineage("income", 1, registry=registry)
+    chain = lineage_of(registry, 1)
     # THEN every link is there
     assert chain.dataset["source_key"] == "datasets/income/adult.csv"
     assert chain.dataset["rows"] == 1000
@@ -62,12 +72,12 @@ def test_lineage_links_every_step_by_content_id(registry: DynamoDBModelRegistry)
 
 def test_lineage_of_a_missing_version_is_not_found(registry: DynamoDBModelRegistry) -> None:
     with pytest.raises(VersionNotFoundError):
-        lineage("income", 3, registry=registry)
+        lineage_of(registry, 3)
 
 
 def test_lineage_tolerates_missing_upstream_records(registry: DynamoDBModelRegistry) -> None:
     register(registry, run_id="r9")
-    chain = lineage("income", 1, registry=registry)
+    chain = lineage_of(registry, 1)
     assert chain.dataset == {"dataset_id": "a" * 64}
     assert "unknown" in chain.render_text()
     assert chain.promotions == []

@@ -1,0 +1,1 @@
+"""The API function's own modules (Chalice's ``chalicelib`` convention): one Blueprint per concern."""
