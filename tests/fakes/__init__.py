@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from lockgate import ports
 
-from fakes.datain import FakeUploadSource, InMemoryDatasetStore, RecordingLauncher
+from fakes.datain import STATE_MACHINE_ARN, FakeUploadSource, InMemoryDatasetStore, RecordingLauncher
 from fakes.lifecycle import (
     InMemoryArtifacts,
     InMemoryDatasetLookup,
@@ -25,16 +25,19 @@ from fakes.lifecycle import (
     RecordingTaskTokens,
 )
 from fakes.monitoring import (
+    DroppedFile,
     InMemoryCheckStore,
     InMemoryDatasetDrop,
     InMemoryLabelFileStore,
     InMemoryLogs,
     InMemoryUploads,
     RecordingAlerts,
+    SentAlert,
 )
 from fakes.serving import InMemoryBatchFiles, InMemoryCaptureLog, InMemoryTokenStore
 
 __all__ = [
+    "DroppedFile",
     "FakeUploadSource",
     "InMemoryArtifacts",
     "InMemoryBatchFiles",
@@ -53,63 +56,48 @@ __all__ = [
     "RecordingLauncher",
     "RecordingPublisher",
     "RecordingTaskTokens",
+    "STATE_MACHINE_ARN",
+    "SentAlert",
     "every_port_has_a_fake",
 ]
 
 
-def every_port_has_a_fake() -> dict[str, object]:
-    """One fake per port, each assigned to its Protocol so mypy proves it implements it.
+class _PortFakes:
+    """One line per port: the attribute is the port's name, the annotation the port, the value its fake.
 
-    ``tests/unit/test_fakes.py`` also checks that every Protocol in ``lockgate.ports`` is here.
+    Each line is an annotated assignment, so mypy (strict on tests/fakes) proves the fake implements
+    the Protocol; tests/unit/test_fakes.py proves no port of lockgate.ports is left without a line.
     """
-    logs = InMemoryLogs()
-    registry = InMemoryModelRegistry()
-    datasets = InMemoryDatasetStore()
-    fakes: dict[str, object] = {}
-    publisher: ports.Publisher = RecordingPublisher()
-    artifact_reader: ports.ArtifactReader = InMemoryArtifacts()
-    artifact_store: ports.ArtifactStore = InMemoryArtifacts()
-    served_version_reader: ports.VersionReader = registry
-    model_registry: ports.ModelRegistry = registry
-    run_store: ports.RunStore = InMemoryRunStore()
-    task_tokens: ports.TaskTokens = RecordingTaskTokens()
-    dataset_lookup: ports.DatasetLookup = InMemoryDatasetLookup()
-    dataset_store: ports.DatasetStore = datasets
-    upload_source: ports.UploadSource = FakeUploadSource()
-    training_launcher: ports.TrainingLauncher = RecordingLauncher()
-    champion_source: ports.ChampionSource = registry
-    check_store: ports.CheckStore = InMemoryCheckStore()
-    alerts: ports.Alerts = RecordingAlerts()
-    log_reader: ports.LogReader = logs
-    label_log: ports.LabelLog = logs
-    upload_reader: ports.UploadReader = InMemoryUploads()
-    dataset_drop: ports.DatasetDrop = InMemoryDatasetDrop()
-    label_file_store: ports.LabelFileStore = InMemoryLabelFileStore()
-    capture_log: ports.CaptureLog = InMemoryCaptureLog()
-    token_store: ports.TokenStore = InMemoryTokenStore()
-    batch_files: ports.BatchFiles = InMemoryBatchFiles()
-    fakes.update(
-        Publisher=publisher,
-        ArtifactReader=artifact_reader,
-        ArtifactStore=artifact_store,
-        VersionReader=served_version_reader,
-        ModelRegistry=model_registry,
-        RunStore=run_store,
-        TaskTokens=task_tokens,
-        DatasetLookup=dataset_lookup,
-        DatasetStore=dataset_store,
-        UploadSource=upload_source,
-        TrainingLauncher=training_launcher,
-        ChampionSource=champion_source,
-        CheckStore=check_store,
-        Alerts=alerts,
-        LogReader=log_reader,
-        LabelLog=label_log,
-        UploadReader=upload_reader,
-        DatasetDrop=dataset_drop,
-        LabelFileStore=label_file_store,
-        CaptureLog=capture_log,
-        TokenStore=token_store,
-        BatchFiles=batch_files,
-    )
+
+    Publisher: type[ports.Publisher] = RecordingPublisher
+    ArtifactReader: type[ports.ArtifactReader] = InMemoryArtifacts
+    ArtifactStore: type[ports.ArtifactStore] = InMemoryArtifacts
+    VersionReader: type[ports.VersionReader] = InMemoryModelRegistry
+    ModelRegistry: type[ports.ModelRegistry] = InMemoryModelRegistry
+    ChampionSource: type[ports.ChampionSource] = InMemoryModelRegistry
+    RunStore: type[ports.RunStore] = InMemoryRunStore
+    TaskTokens: type[ports.TaskTokens] = RecordingTaskTokens
+    DatasetLookup: type[ports.DatasetLookup] = InMemoryDatasetLookup
+    DatasetStore: type[ports.DatasetStore] = InMemoryDatasetStore
+    UploadSource: type[ports.UploadSource] = FakeUploadSource
+    TrainingLauncher: type[ports.TrainingLauncher] = RecordingLauncher
+    CheckStore: type[ports.CheckStore] = InMemoryCheckStore
+    Alerts: type[ports.Alerts] = RecordingAlerts
+    LogReader: type[ports.LogReader] = InMemoryLogs
+    LabelLog: type[ports.LabelLog] = InMemoryLogs
+    UploadReader: type[ports.UploadReader] = InMemoryUploads
+    DatasetDrop: type[ports.DatasetDrop] = InMemoryDatasetDrop
+    LabelFileStore: type[ports.LabelFileStore] = InMemoryLabelFileStore
+    CaptureLog: type[ports.CaptureLog] = InMemoryCaptureLog
+    TokenStore: type[ports.TokenStore] = InMemoryTokenStore
+    BatchFiles: type[ports.BatchFiles] = InMemoryBatchFiles
+
+
+def every_port_has_a_fake() -> dict[str, type[object]]:
+    """Port name -> the fake that implements it (see :class:`_PortFakes`)."""
+    fakes: dict[str, type[object]] = {}
+    for name, annotation in _PortFakes.__annotations__.items():
+        if annotation != f"type[ports.{name}]":
+            raise TypeError(f"_PortFakes.{name} is annotated {annotation}, not type[ports.{name}]")
+        fakes[name] = getattr(_PortFakes, name)
     return fakes

@@ -423,6 +423,7 @@ class InMemoryArtifacts:
 
     def __init__(self) -> None:
         self.blobs: dict[tuple[str, str], bytes] = {}
+        self.reads = 0  # get_bytes calls (get_json included): lets a test prove a cache holds
 
     def put_bytes(
         self, kind: str, data: bytes, *, ext: str = "", content_type: str = "application/octet-stream"
@@ -437,6 +438,7 @@ class InMemoryArtifacts:
         return self.put_bytes(kind, data, ext="json", content_type="application/json")
 
     def get_bytes(self, kind: str, sha256: str, *, ext: str = "") -> bytes:
+        self.reads += 1
         key = artifact_key(kind, sha256, ext)
         data = self.blobs[(kind, key)]
         if sha256_hex(data) != sha256:

@@ -6,7 +6,7 @@ import io
 import json
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,14 +14,15 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
+from fakes.lifecycle import InMemoryModelRegistry
 from lockgate.adapters.dynamodb.checks import DynamoDBCheckStore
 from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
 from lockgate.adapters.eventbridge import EventBridgePublisher
 from lockgate.adapters.s3 import S3ArtifactStore
 from lockgate.adapters.s3_logs import S3DatasetDrop, S3Logs
 from lockgate.adapters.sns import SnsAlerts
+from lockgate.domain.model_version import APPROVED, CHAMPION, PENDING, NewModelVersion
 from lockgate.domain.spec import parse_spec
-from lockgate.errors import AliasNotFoundError
 from lockgate.services import monitor as monitoring
 from support.handlers import FakeContext, load_event, load_function
 from support.resources import capture_events, drain_events
@@ -29,30 +30,6 @@ from support.resources import capture_events, drain_events
 MODEL = "churn"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 COLOURS = np.array(["red", "green", "blue"], dtype=object)
-
-
-@dataclass(frozen=True)
-class FakeVersion:
-    model: str
-    version: int
-    baseline_id: str
-    spec_id: str
-    dataset_id: str
-    metrics: dict[str, Any]
-    signature: dict[str, Any]
-
-
-@dataclass
-class FakeRegistry:
-    champions: dict[str, FakeVersion] = field(default_factory=dict)
-
-    def get_version_by_alias(self, model: str, alias: str) -> FakeVersion:
-        if model not in self.champions:
-            raise AliasNotFoundError(f"{model} has no {alias}")
-        return self.champions[model]
-
-    def list_models(self) -> list[dict[str, Any]]:
-        return [{"model": m} for m in [*self.champions, "no-champion"]]
 
 
 def frame(
@@ -132,17 +109,35 @@ def install(
             "created_at": {"S": "2026-03-01T00:00:00Z"},
         },
     )
-    version = FakeVersion(
+    # The champion is version 3 (capture() tags traffic with it); two Pending versions come first,
+    # and a model registered but never crowned must be skipped by the scheduled sweep.
+    registry = InMemoryModelRegistry()
+    pending = NewModelVersion(
         model=MODEL,
-        version=3,
-        baseline_id=baseline_ref.sha256,
-        spec_id=spec_ref.sha256,
+        status=PENDING,
+        run_id="run-1",
         dataset_id=dataset_ref.sha256,
-        metrics={"accuracy": 0.9},
+        model_artifact="m" * 64,
+        baseline_id=baseline_ref.sha256,
+        holdout_id="h" * 64,
+        spec_id=spec_ref.sha256,
+        report_id="r" * 64,
         signature={"task": "classification", "target": "y", "classes": ["no", "yes"]},
+        metrics={"accuracy": 0.9},
+        params={},
+        seed=0,
+        environment={},
+        code_version="test",
+        intent="test",
     )
+    registry.create_model_version(pending)
+    registry.create_model_version(replace(pending, run_id="run-2"))
+    champion = registry.create_model_version(replace(pending, status=APPROVED, run_id="run-3"))
+    assert champion.version == 3
+    registry.set_alias(MODEL, CHAMPION, champion.version, actor="test")
+    registry.create_model_version(replace(pending, model="no-champion"))
     return monitoring.MonitoringDeps(
-        registry=FakeRegistry({MODEL: version}),  # type: ignore[arg-type]
+        registry=registry,
         datasets=DynamoDBDatasetStore(names["REGISTRY_TABLE"]),
         artifacts=artifacts,
         checks=DynamoDBCheckStore(names["REGISTRY_TABLE"]),

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
+from fakes.lifecycle import InMemoryArtifacts, InMemoryModelRegistry
 from lockgate.domain.gates import evaluate_gates
+from lockgate.domain.model_version import APPROVED, CHAMPION, PENDING, ModelVersion, NewModelVersion
 from lockgate.domain.spec import parse_spec
-from lockgate.errors import AliasNotFoundError
 from lockgate.ml.metrics import compute_metrics
 from lockgate.ml.onnx_export import to_onnx
 from lockgate.ml.training import train
@@ -99,33 +99,39 @@ def test_with_zero_margins_a_tie_passes_and_a_worse_model_fails() -> None:
 # ------------------------------------------------ champion on the candidate's holdout
 
 
-@dataclass
-class FakeVersion:
-    version: int
-    model_artifact: str
-    signature: dict[str, Any]
-    metrics: dict[str, Any]
-
-
-class FakeRegistry:
-    def __init__(self, champion: FakeVersion | None) -> None:
-        self.champion = champion
-
-    def get_version_by_alias(self, model: str, alias: str) -> FakeVersion:
-        if self.champion is None:
-            raise AliasNotFoundError("no champion")
-        return self.champion
-
-
-class FakeArtifacts:
-    def __init__(self, blobs: dict[str, bytes]) -> None:
-        self.blobs = blobs
-
-    def get_bytes(self, kind: str, sha256: str, *, ext: str = "") -> bytes:
-        return self.blobs[sha256]
-
-    def get_json(self, kind: str, sha256: str) -> Any:
-        raise AssertionError("evaluation reads only model bytes")
+def crown(
+    registry: InMemoryModelRegistry,
+    *,
+    version: int,
+    model_artifact: str,
+    signature: dict[str, Any],
+    metrics: dict[str, Any],
+) -> ModelVersion:
+    """Make ``version`` of model "m" its champion; earlier numbers go to Pending predecessors."""
+    for number in range(1, version + 1):
+        registered = registry.create_model_version(
+            NewModelVersion(
+                model="m",
+                status=APPROVED if number == version else PENDING,
+                run_id=f"run-{number}",
+                dataset_id="d" * 64,
+                model_artifact=model_artifact if number == version else "0" * 64,
+                baseline_id="b" * 64,
+                holdout_id="h" * 64,
+                spec_id="s" * 64,
+                report_id="r" * 64,
+                signature=signature,
+                metrics=metrics,
+                params={},
+                seed=0,
+                environment={},
+                code_version="test",
+                intent="test",
+            )
+        )
+    assert registered.version == version
+    registry.set_alias("m", CHAMPION, version, actor="test")
+    return registered
 
 
 @pytest.fixture(scope="module")
@@ -143,14 +149,22 @@ def candidate():
 def test_champion_is_scored_on_the_candidates_holdout(candidate) -> None:
     model_spec, result, onnx_bytes, holdout = candidate
     # GIVEN the champion is the very same model
-    champion = FakeVersion(3, "c0ffee", result.signature, {"roc_auc": 0.1})
+    artifacts, registry = InMemoryArtifacts(), InMemoryModelRegistry()
+    stored = artifacts.put_bytes("models", onnx_bytes, ext="onnx")
+    crown(
+        registry,
+        version=3,
+        model_artifact=stored.sha256,
+        signature=result.signature,
+        metrics={"roc_auc": 0.1},
+    )
     evaluation = evaluate_candidate(
         spec=model_spec,
         candidate_onnx=onnx_bytes,
         signature=result.signature,
         holdout=holdout,
-        artifacts=FakeArtifacts({"c0ffee": onnx_bytes}),
-        registry=FakeRegistry(champion),
+        artifacts=artifacts,
+        registry=registry,
     )
     # THEN both got the same holdout score (not the champion's recorded 0.1) and a tie passes
     assert evaluation.gates.champion_basis == "same_holdout"
@@ -162,14 +176,15 @@ def test_champion_is_scored_on_the_candidates_holdout(candidate) -> None:
 def test_champion_with_other_features_falls_back_to_recorded_metrics(candidate) -> None:
     model_spec, result, onnx_bytes, holdout = candidate
     signature = {**result.signature, "inputs": [{"name": "income", "type": "number"}]}
-    champion = FakeVersion(2, "unused", signature, {"roc_auc": 0.999})
+    registry = InMemoryModelRegistry()
+    crown(registry, version=2, model_artifact="unused", signature=signature, metrics={"roc_auc": 0.999})
     evaluation = evaluate_candidate(
         spec=model_spec,
         candidate_onnx=onnx_bytes,
         signature=result.signature,
         holdout=holdout,
-        artifacts=FakeArtifacts({}),
-        registry=FakeRegistry(champion),
+        artifacts=InMemoryArtifacts(),
+        registry=registry,
     )
     assert evaluation.gates.champion_basis == "recorded_metrics"
     assert "income" in evaluation.notes[0]
@@ -183,8 +198,8 @@ def test_no_champion_in_registry_means_no_champion(candidate) -> None:
         candidate_onnx=onnx_bytes,
         signature=result.signature,
         holdout=holdout,
-        artifacts=FakeArtifacts({}),
-        registry=FakeRegistry(None),
+        artifacts=InMemoryArtifacts(),
+        registry=InMemoryModelRegistry(),
     )
     assert evaluation.gates.passed and evaluation.champion_metrics is None
     assert evaluation.metrics["roc_auc"] > 0.8

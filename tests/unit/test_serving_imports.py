@@ -91,3 +91,28 @@ def test_no_heavy_modules_after_requests(tmp_path: Path) -> None:
     # THEN the requests were really served, and none of the heavy libraries was imported
     assert result["statuses"] == [200, 400, 202]
     assert result["heavy"] == []
+
+
+PREDICT_ONLY = textwrap.dedent(
+    """
+    import json, sys
+    before = set(sys.modules)
+    from lockgate.serving.predictor import Predictor
+    from lockgate.serving.signature import Signature, validate_instances
+    loaded = sorted({name.split(".")[0] for name in set(sys.modules) - before})
+    print(json.dumps([m for m in loaded if m not in sys.stdlib_module_names and m != "lockgate"]))
+    """
+)
+
+
+def test_the_serving_path_loads_only_what_the_serving_layer_ships() -> None:
+    # GIVEN a fresh interpreter with only the core layer and site-packages, as the serving layer has
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "layers" / "core")}
+    # WHEN the predictor and the signature checks are imported
+    done = subprocess.run(
+        [sys.executable, "-c", PREDICT_ONLY], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # THEN nothing but numpy is loaded (onnxruntime opens on the first prediction; no yaml, pydantic,
+    # boto3 or pandas, which the serving layer (layers/serving/requirements.txt) does not ship)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["numpy"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
-from lockgate.domain.artifacts import sha256_hex
+from fakes.lifecycle import InMemoryArtifacts, InMemoryModelRegistry
+from lockgate.domain.artifacts import artifact_key
+from lockgate.domain.model_version import APPROVED, CHAMPION, PENDING, ModelVersion, NewModelVersion
 from lockgate.errors import (
     AliasNotFoundError,
     IntegrityError,
@@ -18,7 +20,6 @@ from lockgate.errors import (
     ModelServingError,
     PayloadTooLargeError,
     VersionConflictError,
-    VersionNotFoundError,
     http_status,
 )
 from lockgate.serving.predictor import Predictor, clear_session_cache
@@ -162,47 +163,33 @@ def test_bad_version_parameter_is_400(text: str) -> None:
 # ------------------------------------------------------------------ predictor with in-memory fakes
 
 
-@dataclass(frozen=True)
-class FakeVersion:
-    model: str
-    version: int
-    status: str
-    model_artifact: str
-    signature: dict[str, Any]
+RUNS = itertools.count(1)
 
 
-@dataclass
-class FakeRegistry:
-    versions: dict[tuple[str, int], FakeVersion] = field(default_factory=dict)
-    aliases: dict[tuple[str, str], int] = field(default_factory=dict)
-    alias_reads: int = 0
-
-    def get_model_version(self, model: str, version: int) -> FakeVersion:
-        if (model, version) not in self.versions:
-            raise VersionNotFoundError(f"model {model!r} has no version {version}")
-        return self.versions[(model, version)]
-
-    def get_version_by_alias(self, model: str, alias: str) -> FakeVersion:
-        self.alias_reads += 1
-        if (model, alias) not in self.aliases:
-            raise AliasNotFoundError(f"model {model!r} has no alias {alias!r}")
-        return self.get_model_version(model, self.aliases[(model, alias)])
-
-
-@dataclass
-class FakeArtifacts:
-    blobs: dict[str, bytes] = field(default_factory=dict)
-    reads: int = 0
-
-    def get_bytes(self, kind: str, sha256: str, *, ext: str = "") -> bytes:
-        self.reads += 1
-        data = self.blobs[f"{kind}/{sha256}.{ext}"]
-        if sha256_hex(data) != sha256:
-            raise IntegrityError("tampered")
-        return data
-
-    def get_json(self, kind: str, sha256: str) -> Any:
-        return json.loads(self.get_bytes(kind, sha256, ext="json"))
+def register(
+    registry: InMemoryModelRegistry, model: str, status: str, model_artifact: str, signature: dict[str, Any]
+) -> ModelVersion:
+    """A version of ``model`` serving ``model_artifact``; the other fields are not read by serving."""
+    return registry.create_model_version(
+        NewModelVersion(
+            model=model,
+            status=status,
+            run_id=f"run-{next(RUNS)}",
+            dataset_id="d" * 64,
+            model_artifact=model_artifact,
+            baseline_id="b" * 64,
+            holdout_id="h" * 64,
+            spec_id="s" * 64,
+            report_id="r" * 64,
+            signature=signature,
+            metrics={},
+            params={},
+            seed=0,
+            environment={},
+            code_version="test",
+            intent="test",
+        )
+    )
 
 
 class Clock:
@@ -214,19 +201,19 @@ class Clock:
 
 
 @pytest.fixture
-def served() -> tuple[Predictor, FakeRegistry, FakeArtifacts, Clock]:
+def served() -> tuple[Predictor, InMemoryModelRegistry, InMemoryArtifacts, Clock]:
+    # income v1 Approved (champion), income v2 Pending, price v1 Approved (champion)
     clear_session_cache()
-    registry, artifacts, clock = FakeRegistry(), FakeArtifacts(), Clock()
-    for number, (trained, status) in enumerate(
-        [(classifier(), "Approved"), (classifier(), "PendingManualApproval"), (regressor(), "Approved")],
-        start=1,
-    ):
-        sha = sha256_hex(trained.onnx)
-        artifacts.blobs[f"models/{sha}.onnx"] = trained.onnx
-        name = "income" if number < 3 else "price"
-        registry.versions[(name, number)] = FakeVersion(name, number, status, sha, trained.signature)
-    registry.aliases[("income", "champion")] = 1
-    registry.aliases[("price", "champion")] = 3
+    registry, artifacts, clock = InMemoryModelRegistry(), InMemoryArtifacts(), Clock()
+    for name, trained, status in [
+        ("income", classifier(), APPROVED),
+        ("income", classifier(), PENDING),
+        ("price", regressor(), APPROVED),
+    ]:
+        stored = artifacts.put_bytes("models", trained.onnx, ext="onnx")
+        register(registry, name, status, stored.sha256, trained.signature)
+    registry.set_alias("income", CHAMPION, 1, actor="test")
+    registry.set_alias("price", CHAMPION, 1, actor="test")
     return Predictor(registry=registry, artifacts=artifacts, clock=clock), registry, artifacts, clock
 
 
@@ -267,16 +254,16 @@ def test_alias_is_cached_for_a_few_seconds_only(served: Any) -> None:
     predictor, registry, _, clock = served
     row = {"instances": [{"age": 40, "hours": 40, "workclass": "Self"}]}
     assert predictor.predict("income", row).version == 1
-    # GIVEN the alias moves
-    registry.versions[("income", 4)] = FakeVersion(
-        "income", 4, "Approved", registry.versions[("income", 1)].model_artifact, classifier().signature
-    )
-    registry.aliases[("income", "champion")] = 4
+    # GIVEN the alias moves to a new version
+    artifact = registry.get_model_version("income", 1).model_artifact
+    moved = register(registry, "income", APPROVED, artifact, classifier().signature)
+    registry.set_alias("income", CHAMPION, moved.version, actor="test")
+    assert moved.version != 1
     # THEN within the TTL the old answer stands, after it the new version answers
     clock.now = 1.0
     assert predictor.predict("income", row).version == 1
     clock.now = 6.0
-    assert predictor.predict("income", row).version == 4
+    assert predictor.predict("income", row).version == moved.version
 
 
 def test_session_is_loaded_once_per_version(served: Any) -> None:
@@ -288,7 +275,8 @@ def test_session_is_loaded_once_per_version(served: Any) -> None:
 
 def test_tampered_model_is_refused_and_never_served(served: Any) -> None:
     predictor, registry, artifacts, _ = served
-    key = f"models/{registry.versions[('price', 3)].model_artifact}.onnx"
+    sha = registry.get_version_by_alias("price", CHAMPION).model_artifact
+    key = ("models", artifact_key("models", sha, "onnx"))
     data = bytearray(artifacts.blobs[key])
     data[-5] ^= 0xFF
     artifacts.blobs[key] = bytes(data)
@@ -299,11 +287,11 @@ def test_tampered_model_is_refused_and_never_served(served: Any) -> None:
 
 def test_signature_that_disagrees_with_graph_is_a_500(served: Any) -> None:
     predictor, registry, _, _ = served
-    v = registry.versions[("income", 1)]
+    v = registry.get_model_version("income", 1)
     wrong = {**v.signature, "inputs": [{"name": "age", "type": "number"}]}
-    registry.versions[("income", 9)] = FakeVersion("income", 9, "Approved", v.model_artifact, wrong)
+    disagreeing = register(registry, "income", APPROVED, v.model_artifact, wrong)
     with pytest.raises(ModelServingError) as info:
-        predictor.predict("income", {"instances": [{"age": 1}]}, version=9)
+        predictor.predict("income", {"instances": [{"age": 1}]}, version=disagreeing.version)
     assert http_status(info.value) == 500
 
 

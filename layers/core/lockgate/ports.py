@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from lockgate.domain.artifacts import ArtifactRef
-from lockgate.domain.capture import LabelReceipt, Prediction
-from lockgate.domain.check import CheckResult, LogKind, LogRead
-from lockgate.domain.dataset import DatasetRecord, UploadDigest, UploadHead, UploadRecord, UploadRef
-from lockgate.domain.labels import LabelIngestResult
-from lockgate.domain.model_version import Alias, AliasMove, ModelVersion, NewModelVersion
-from lockgate.domain.run import RunRecord
-from lockgate.domain.tokens import Principal
-from lockgate.domain.training_state import TrainingRequest
+if TYPE_CHECKING:  # values only appear in annotations: the light serving path loads no more
+    from lockgate.domain.artifacts import ArtifactRef
+    from lockgate.domain.capture import LabelReceipt, Prediction
+    from lockgate.domain.check import CheckResult, LogKind, LogRead
+    from lockgate.domain.dataset import DatasetRecord, UploadDigest, UploadHead, UploadRecord, UploadRef
+    from lockgate.domain.labels import LabelIngestResult
+    from lockgate.domain.model_version import Alias, AliasMove, ModelVersion, NewModelVersion
+    from lockgate.domain.run import RunRecord
+    from lockgate.domain.tokens import Principal
+    from lockgate.domain.training_state import TrainingRequest
 
 
 class Publisher(Protocol):
