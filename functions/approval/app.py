@@ -7,30 +7,20 @@ was already decided, the registry resumes it at once. The return value is not us
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
-from lockgate.adapters.eventbridge import EventBridgePublisher
-from lockgate.config import settings
+from lockgate.adapters import wiring
 from lockgate.domain.training_state import ApprovalWait
 from lockgate.services.promote import await_approval
 
 logger = Logger()
 
 
-@functools.cache
-def _registry() -> DynamoDBModelRegistry:
-    cfg = settings()
-    cfg.require("registry_table")
-    return DynamoDBModelRegistry(cfg.registry_table, publisher=EventBridgePublisher())
-
-
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     wait = ApprovalWait.from_event(event)
-    await_approval(wait, registry=_registry())
+    await_approval(wait, registry=wiring.model_registry())
     logger.info(
         "approval pending: run `lockgate approve %s %s` or `lockgate reject %s %s`",
         wait.model,

@@ -6,13 +6,11 @@ failure becomes a 500, so lookup errors propagate as they are (the caller may re
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate.adapters.dynamodb.tokens import DynamoDBTokenStore
-from lockgate.config import settings
+from lockgate.adapters import wiring
 from lockgate.domain.tokens import allow_policy, bearer
 from lockgate.errors import UnauthorizedError
 from lockgate.services.tokens import verify_token
@@ -20,16 +18,10 @@ from lockgate.services.tokens import verify_token
 logger = Logger()
 
 
-@functools.cache
-def token_store() -> DynamoDBTokenStore:
-    settings().require("registry_table")
-    return DynamoDBTokenStore(settings().registry_table)
-
-
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        principal = verify_token(bearer(event.get("authorizationToken")), tokens=token_store())
+        principal = verify_token(bearer(event.get("authorizationToken")), tokens=wiring.token_store())
     except UnauthorizedError as exc:
         logger.info("token refused", extra={"reason": exc.message})
         raise Exception("Unauthorized") from None  # noqa: TRY002 - the exact text API Gateway expects

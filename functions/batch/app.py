@@ -13,10 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate.adapters import aws
-from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
-from lockgate.adapters.eventbridge import EventBridgePublisher
-from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.adapters import aws, wiring
 from lockgate.adapters.s3_batch import S3BatchFiles
 from lockgate.config import settings
 from lockgate.domain import events
@@ -30,26 +27,16 @@ logger = Logger()
 
 @functools.cache
 def predictor() -> Predictor:
-    return Predictor(
-        registry=DynamoDBModelRegistry(settings().registry_table),
-        artifacts=S3ArtifactStore(settings().artifact_bucket),
-    )
+    return Predictor(registry=wiring.model_registry(), artifacts=wiring.artifact_store())
 
 
-@functools.cache
 def batch_files() -> S3BatchFiles:
-    settings().require("artifact_bucket")
-    return S3BatchFiles(settings().artifact_bucket)
-
-
-@functools.cache
-def publisher() -> EventBridgePublisher:
-    return EventBridgePublisher(settings().event_bus_name)
+    return wiring.batch_files()
 
 
 def finish(job: BatchJob, parts: list[Part]) -> dict[str, Any]:
     summary = merge(job, parts, files=batch_files()).to_dict()
-    publisher()(events.BATCH_SCORED, summary)
+    wiring.publisher()(events.BATCH_SCORED, summary)
     return summary
 
 

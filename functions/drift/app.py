@@ -11,14 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lockgate.adapters.dynamodb.checks import DynamoDBCheckStore
-from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
-from lockgate.adapters.dynamodb.registry import DynamoDBModelRegistry
-from lockgate.adapters.eventbridge import EventBridgePublisher
-from lockgate.adapters.s3 import S3ArtifactStore
-from lockgate.adapters.s3_logs import S3DatasetDrop, S3Logs
-from lockgate.adapters.sns import SnsAlerts
-from lockgate.config import settings
+from lockgate.adapters import wiring
 from lockgate.domain.check import SCHEDULED_EVENT, DriftRequest
 from lockgate.errors import LockgateError
 from lockgate.services import monitor
@@ -29,17 +22,15 @@ logger = Logger()
 @functools.cache
 def _deps() -> monitor.MonitoringDeps:
     """The adapters, once per warm container, from the function's environment."""
-    cfg = settings()
-    cfg.require("artifact_bucket", "registry_table", "data_bucket")
     return monitor.MonitoringDeps(
-        registry=DynamoDBModelRegistry(cfg.registry_table),
-        datasets=DynamoDBDatasetStore(cfg.registry_table),
-        artifacts=S3ArtifactStore(cfg.artifact_bucket),
-        checks=DynamoDBCheckStore(cfg.registry_table),
-        logs=S3Logs(cfg.artifact_bucket),
-        drop=S3DatasetDrop(cfg.data_bucket),
-        alerts=SnsAlerts(cfg.alerts_topic_arn),
-        publisher=EventBridgePublisher(),
+        registry=wiring.model_registry(),
+        datasets=wiring.dataset_store(),
+        artifacts=wiring.artifact_store(),
+        checks=wiring.check_store(),
+        logs=wiring.logs(),
+        drop=wiring.dataset_drop(),
+        alerts=wiring.alerts(),
+        publisher=wiring.publisher(),
     )
 
 

@@ -11,12 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from lockgate.adapters import aws
-from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
-from lockgate.adapters.eventbridge import EventBridgePublisher
-from lockgate.adapters.s3 import S3ArtifactStore
-from lockgate.adapters.s3_uploads import S3UploadSource
-from lockgate.adapters.sfn_training import StepFunctionsTrainingLauncher
+from lockgate.adapters import aws, wiring
 from lockgate.config import settings
 from lockgate.domain.dataset import UploadRef
 from lockgate.domain.s3_events import parse_s3_records
@@ -27,21 +22,21 @@ logger = Logger()
 
 @functools.cache
 def _deps() -> IngestDeps:
-    cfg = settings()
-    cfg.require("artifact_bucket", "registry_table", "idempotency_table", "training_state_machine_arn")
     return IngestDeps(
-        store=DynamoDBDatasetStore(cfg.registry_table),
-        uploads=S3UploadSource(),
-        artifacts=S3ArtifactStore(cfg.artifact_bucket),
-        launcher=StepFunctionsTrainingLauncher(cfg.training_state_machine_arn),
-        publisher=EventBridgePublisher(cfg.event_bus_name),
+        store=wiring.dataset_store(),
+        uploads=wiring.upload_source(),
+        artifacts=wiring.artifact_store(),
+        launcher=wiring.training_launcher(),
+        publisher=wiring.publisher(),
     )
 
 
 @functools.cache
 def _process() -> tuple[IdempotencyConfig, Any]:
     """Idempotent per object version: bucket + key + versionId (or eTag) is the idempotency key."""
-    persistence = DynamoDBPersistenceLayer(settings().idempotency_table, boto3_client=aws.client("dynamodb"))
+    cfg = settings()
+    cfg.require("idempotency_table")
+    persistence = DynamoDBPersistenceLayer(cfg.idempotency_table, boto3_client=aws.client("dynamodb"))
     config = IdempotencyConfig(
         event_key_jmespath="[bucket, key, version_id || etag]", expires_after_seconds=86400
     )

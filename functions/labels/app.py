@@ -6,13 +6,10 @@ rejected (with reasons) rather than retried forever.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from lockgate.adapters.dynamodb.labels import DynamoDBLabelFileStore
-from lockgate.adapters.s3_logs import S3Logs, S3Uploads
-from lockgate.config import settings
+from lockgate.adapters import wiring
 from lockgate.domain.labels import LabelUpload
 from lockgate.domain.s3_events import parse_s3_records
 from lockgate.services.labels import ingest_label_file
@@ -20,30 +17,16 @@ from lockgate.services.labels import ingest_label_file
 logger = Logger()
 
 
-@functools.cache
-def _uploads() -> S3Uploads:
-    return S3Uploads()
-
-
-@functools.cache
-def _log() -> S3Logs:
-    cfg = settings()
-    cfg.require("artifact_bucket")
-    return S3Logs(cfg.artifact_bucket)
-
-
-@functools.cache
-def _files() -> DynamoDBLabelFileStore:
-    cfg = settings()
-    cfg.require("registry_table")
-    return DynamoDBLabelFileStore(cfg.registry_table)
-
-
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     results = []
     for obj in parse_s3_records(event):
-        result = ingest_label_file(LabelUpload.from_s3(obj), uploads=_uploads(), log=_log(), files=_files())
+        result = ingest_label_file(
+            LabelUpload.from_s3(obj),
+            uploads=wiring.uploads(),
+            log=wiring.logs(),
+            files=wiring.label_file_store(),
+        )
         log = logger.info if result.status == "accepted" else logger.warning
         log("label file processed", extra=result.to_dict())
         results.append(result.to_dict())

@@ -6,7 +6,6 @@ Retry/Catch (``OnnxParity`` -> CandidateRejected, anything else -> MarkFailed).
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
@@ -14,9 +13,7 @@ import pandas as pd
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate.adapters.dynamodb.runs import DynamoDBRunStore
-from lockgate.adapters.eventbridge import EventBridgePublisher
-from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.adapters import wiring
 from lockgate.config import settings
 from lockgate.domain.training_state import TrainingRequest
 from lockgate.ml.tabular import read_table
@@ -26,21 +23,10 @@ logger = Logger()
 metrics = Metrics()
 
 
-@functools.cache
-def _adapters() -> tuple[S3ArtifactStore, DynamoDBRunStore, EventBridgePublisher]:
-    cfg = settings()
-    cfg.require("artifact_bucket", "registry_table")
-    return (
-        S3ArtifactStore(cfg.artifact_bucket),
-        DynamoDBRunStore(cfg.registry_table),
-        EventBridgePublisher(cfg.event_bus_name),
-    )
-
-
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    artifacts, runs, publisher = _adapters()
+    artifacts, runs, publisher = wiring.artifact_store(), wiring.run_store(), wiring.publisher()
     request = TrainingRequest.from_event(event)
     cfg = settings()
 

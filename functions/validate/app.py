@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from lockgate.adapters.dynamodb.datasets import DynamoDBDatasetStore
-from lockgate.adapters.eventbridge import EventBridgePublisher
-from lockgate.adapters.s3 import S3ArtifactStore
+from lockgate.adapters import wiring
 from lockgate.config import settings
 from lockgate.domain.training_state import TrainingRequest
 from lockgate.errors import DatasetRejectedError
@@ -19,21 +16,10 @@ logger = Logger()
 metrics = Metrics()
 
 
-@functools.cache
-def _adapters() -> tuple[DynamoDBDatasetStore, S3ArtifactStore, EventBridgePublisher]:
-    cfg = settings()
-    cfg.require("artifact_bucket", "registry_table")
-    return (
-        DynamoDBDatasetStore(cfg.registry_table),
-        S3ArtifactStore(cfg.artifact_bucket),
-        EventBridgePublisher(cfg.event_bus_name),
-    )
-
-
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    store, artifacts, publisher = _adapters()
+    store, artifacts, publisher = wiring.dataset_store(), wiring.artifact_store(), wiring.publisher()
     request = TrainingRequest.from_event(event)
     cfg = settings()
     try:

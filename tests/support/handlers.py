@@ -9,6 +9,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from lockgate.adapters import wiring
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,6 +22,7 @@ def load_function(name: str) -> ModuleType:
     not a ``sys.path`` edit). That package is dropped first, so its cached adapters are fresh too.
     """
     path = ROOT / "functions" / name / "app.py"
+    wiring.reset()  # adapters are built anew from this test's settings, as in a new container
     module_name = f"lockgate_fn_{name}"
     sys.modules.pop(module_name, None)
     for loaded in [m for m in sys.modules if m == "chalicelib" or m.startswith("chalicelib.")]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lockgate.errors import InvalidRequestError
+from lockgate.errors import InvalidRequestError, VersionConflictError
 
 # Aliases are path segments and query values (``?alias=``): keep them URL-safe. Versions are
 # zero-padded to eight digits in sort keys, hence the ceiling.
@@ -305,6 +305,24 @@ def champion_stack(history: Sequence[AliasMove]) -> list[int]:
         elif not stack or stack[-1] != version:
             stack.append(version)
     return stack
+
+
+def rollback_target(model: str, current: Alias, history: Sequence[AliasMove], to_version: int | None) -> int:
+    """The version a rollback of ``champion`` moves to: ``to_version``, or the champion before.
+
+    ``VersionConflictError`` when there is no earlier champion or the target already is one.
+    """
+    target = to_version
+    if target is None:
+        stack = champion_stack(history)
+        if len(stack) < 2:
+            raise VersionConflictError(
+                f"{model!r} has no earlier champion to roll back to", model=model, champion=current.version
+            )
+        target = stack[-2]
+    if target == current.version:
+        raise VersionConflictError(f"version {target} of {model!r} is already the champion")
+    return target
 
 
 def event_detail(version: ModelVersion, **extra: Any) -> dict[str, Any]:

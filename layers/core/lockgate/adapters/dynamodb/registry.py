@@ -61,10 +61,10 @@ from lockgate.domain.model_version import (
     AliasMove,
     ModelVersion,
     NewModelVersion,
-    champion_stack,
     check_alias_target,
     event_detail,
     now_iso,
+    rollback_target,
     task_outcome,
 )
 from lockgate.domain.run import REJECTED as RUN_REJECTED
@@ -496,18 +496,7 @@ class DynamoDBModelRegistry:
         History is read as a stack (:func:`champion_stack`): promotions push, rollbacks pop.
         """
         current = self.get_alias(model, CHAMPION)
-        target = to_version
-        if target is None:
-            stack = champion_stack(self.alias_history(model, CHAMPION))
-            if len(stack) < 2:
-                raise VersionConflictError(
-                    f"{model!r} has no earlier champion to roll back to",
-                    model=model,
-                    champion=current.version,
-                )
-            target = stack[-2]
-        if target == current.version:
-            raise VersionConflictError(f"version {target} of {model!r} is already the champion")
+        target = rollback_target(model, current, self.alias_history(model, CHAMPION), to_version)
         return self._move_alias(
             model,
             CHAMPION,
