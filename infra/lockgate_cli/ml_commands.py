@@ -299,7 +299,7 @@ def _model_summary(ops: Ops, model: str) -> dict[str, Any]:
 def models(stack: StackOpt = None, as_json: JsonOpt = False) -> None:
     """Every model with a spec or a version: champion, its primary metric, versions, pending approvals."""
     ops = ops_for(stack)
-    names = {str(m["model"]) for m in ops.registry.list_models()} | set(ops.spec_models())
+    names = {m.model for m in ops.registry.list_models()} | set(ops.spec_models())
     rows = [_model_summary(ops, name) for name in sorted(names)]
     if as_json:
         print_json(rows)

@@ -27,6 +27,7 @@ from lockgate.domain.model_version import (
     AliasMove,
     ModelVersion,
     NewModelVersion,
+    RegisteredModel,
     check_alias_target,
     event_detail,
     now_iso,
@@ -210,8 +211,15 @@ class InMemoryModelRegistry:
         numbers = sorted(v for (m, v) in self._versions if m == model)
         return [self.get_model_version(model, v) for v in numbers]
 
-    def list_models(self) -> list[dict[str, Any]]:
-        return [dict(self._models[name]) for name in sorted(self._models)]
+    def list_models(self) -> list[RegisteredModel]:
+        return [
+            RegisteredModel(
+                model=name,
+                created_at=str(self._models[name].get("created_at", "")),
+                latest_version=int(self._models[name].get("latest_version", 0)),
+            )
+            for name in sorted(self._models)
+        ]
 
     def set_model_card(self, model: str, version: int, card_id: str) -> ModelVersion:
         with self._lock:

@@ -63,7 +63,7 @@ def test_versions_are_numbered_from_one_and_read_back_with_floats_intact(
     assert stored.metrics["roc_auc"] == 0.8125
     assert stored == first
     assert [v.version for v in registry.list_model_versions("income")] == [1, 2]
-    assert registry.list_models()[0]["latest_version"] == 2
+    assert registry.list_models()[0].latest_version == 2
 
 
 def test_a_retried_registration_of_the_same_run_returns_the_same_version(

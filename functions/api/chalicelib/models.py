@@ -23,7 +23,7 @@ def health() -> Response:
 @api
 def list_models() -> Response:
     principal(routes.current_request)
-    return reply(200, {"models": registry().list_models()})
+    return reply(200, {"models": [m.to_dict() for m in registry().list_models()]})
 
 
 @routes.route("/models/{model}", methods=["GET"])

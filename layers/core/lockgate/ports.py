@@ -17,7 +17,13 @@ if TYPE_CHECKING:  # values only appear in annotations: the light serving path l
     from lockgate.domain.check import CheckResult, LogKind, LogRead
     from lockgate.domain.dataset import DatasetRecord, UploadDigest, UploadHead, UploadRecord, UploadRef
     from lockgate.domain.labels import LabelIngestResult
-    from lockgate.domain.model_version import Alias, AliasMove, ModelVersion, NewModelVersion
+    from lockgate.domain.model_version import (
+        Alias,
+        AliasMove,
+        ModelVersion,
+        NewModelVersion,
+        RegisteredModel,
+    )
     from lockgate.domain.run import RunRecord
     from lockgate.domain.tokens import Principal
     from lockgate.domain.training_state import TrainingRequest
@@ -97,7 +103,7 @@ class ModelRegistry(VersionReader, Protocol):
 
     def list_model_versions(self, model: str) -> list[ModelVersion]: ...
 
-    def list_models(self) -> list[dict[str, Any]]: ...
+    def list_models(self) -> list[RegisteredModel]: ...
 
     def set_model_card(self, model: str, version: int, card_id: str) -> ModelVersion: ...
 

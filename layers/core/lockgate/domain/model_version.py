@@ -189,6 +189,18 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
+class RegisteredModel:
+    """A model in the registry (MLflow's ``RegisteredModel``): its name and newest version number."""
+
+    model: str
+    created_at: str
+    latest_version: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "created_at": self.created_at, "latest_version": self.latest_version}
+
+
+@dataclass(frozen=True)
 class Alias:
     """Where an alias points. ``revision`` grows by one with every move (optimistic lock)."""
 

@@ -292,7 +292,7 @@ def run_scheduled(now: datetime, deps: MonitoringDeps) -> ScheduledChecks:
     """
     checks: list[CheckResult | SkippedCheck] = []
     for entry in deps.registry.list_models():
-        model = str(entry.get("model"))
+        model = entry.model
         try:
             checks.append(run_check(model, now=now, deps=deps))
         except LockgateError as exc:  # no champion yet, missing baseline: that model only

@@ -61,6 +61,7 @@ from lockgate.domain.model_version import (
     AliasMove,
     ModelVersion,
     NewModelVersion,
+    RegisteredModel,
     check_alias_target,
     event_detail,
     now_iso,
@@ -254,13 +255,13 @@ class DynamoDBModelRegistry:
         aliases = self._aliases_by_version(model)
         return [ModelVersion.from_dict(i, aliases.get(int(i["version"]), [])) for i in items]
 
-    def list_models(self) -> list[dict[str, Any]]:
+    def list_models(self) -> list[RegisteredModel]:
         return [
-            {
-                "model": item["model"],
-                "created_at": item.get("created_at", ""),
-                "latest_version": int(item.get("latest_version", 0)),
-            }
+            RegisteredModel(
+                model=str(item["model"]),
+                created_at=str(item.get("created_at", "")),
+                latest_version=int(item.get("latest_version", 0)),
+            )
             for item in query(self.ddb, self.table_name, MODELS_PK, model_pk(""))
         ]
 
