@@ -8,18 +8,15 @@ state machine), ``{"mode": "score_chunk", "job", "chunk"}`` scores one chunk, ``
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from lockgate.adapters import aws, wiring
+from lockgate.adapters import wiring
 from lockgate.adapters.s3_batch import S3BatchFiles
-from lockgate.config import settings
-from lockgate.domain import events
-from lockgate.domain.batch import BatchJob, Chunk, Part, job_for
+from lockgate.domain.batch import BatchJob, Chunk, Part
 from lockgate.domain.s3_events import parse_s3_records
-from lockgate.services.batch import merge, plan, score_chunk
+from lockgate.services.batch import finish_batch, score_chunk, start_batch
 from lockgate.serving.predictor import Predictor
 
 logger = Logger()
@@ -34,36 +31,24 @@ def batch_files() -> S3BatchFiles:
     return wiring.batch_files()
 
 
-def finish(job: BatchJob, parts: list[Part]) -> dict[str, Any]:
-    summary = merge(job, parts, files=batch_files()).to_dict()
-    wiring.publisher()(events.BATCH_SCORED, summary)
-    return summary
-
-
-def start(bucket: str, key: str) -> dict[str, Any]:
-    model = key.split("/")[1]
-    job = job_for(model, predictor().resolve(model).version, bucket, key)
-    chunks = plan(job, files=batch_files())
-    if len(chunks) <= 1:
-        parts = [score_chunk(job, chunk, predictor=predictor(), files=batch_files()) for chunk in chunks]
-        return finish(job, parts)
-    settings().require("batch_state_machine_arn")
-    execution = aws.client("stepfunctions").start_execution(
-        stateMachineArn=settings().batch_state_machine_arn,
-        input=json.dumps({"job": job.to_dict(), "chunks": [c.to_dict() for c in chunks]}),
-    )
-    return {"execution_arn": execution["executionArn"], "chunks": len(chunks)}
-
-
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
     if event.get("mode") == "score_chunk":
         job, chunk = BatchJob.from_dict(event["job"]), Chunk.from_dict(event["chunk"])
         return score_chunk(job, chunk, predictor=predictor(), files=batch_files()).to_dict()
     if event.get("mode") == "merge":
-        return finish(BatchJob.from_dict(event["job"]), [Part.from_dict(p) for p in event["parts"]])
+        job, parts = BatchJob.from_dict(event["job"]), [Part.from_dict(p) for p in event["parts"]]
+        return finish_batch(job, parts, files=batch_files(), publisher=wiring.publisher()).to_dict()
     results = []
     for obj in parse_s3_records(event):
-        results.append(start(obj.bucket, obj.key))
+        started = start_batch(
+            obj.bucket,
+            obj.key,
+            predictor=predictor(),
+            files=batch_files(),
+            launcher=wiring.batch_launcher(),
+            publisher=wiring.publisher(),
+        )
+        results.append(started.to_dict())
         logger.info("batch started", extra={"key": obj.key, "result": results[-1]})
     return results

@@ -34,13 +34,14 @@ from fakes.monitoring import (
     RecordingAlerts,
     SentAlert,
 )
-from fakes.serving import InMemoryBatchFiles, InMemoryCaptureLog, InMemoryTokenStore
+from fakes.serving import InMemoryBatchFiles, InMemoryCaptureLog, InMemoryTokenStore, RecordingBatchLauncher
 
 __all__ = [
     "DroppedFile",
     "FakeUploadSource",
     "InMemoryArtifacts",
     "InMemoryBatchFiles",
+    "RecordingBatchLauncher",
     "InMemoryCaptureLog",
     "InMemoryCheckStore",
     "InMemoryDatasetDrop",
@@ -91,6 +92,7 @@ class _PortFakes:
     CaptureLog: type[ports.CaptureLog] = InMemoryCaptureLog
     TokenStore: type[ports.TokenStore] = InMemoryTokenStore
     BatchFiles: type[ports.BatchFiles] = InMemoryBatchFiles
+    BatchLauncher: type[ports.BatchLauncher] = RecordingBatchLauncher
 
 
 def every_port_has_a_fake() -> dict[str, type[object]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lockgate.domain.batch import BatchJob, Chunk
 from lockgate.domain.capture import (
     CAPTURES,
     LABELS,
@@ -98,3 +99,14 @@ class InMemoryBatchFiles:
         self.outputs[key] = body
         if content_type:
             self.content_types[key] = content_type
+
+
+@dataclass
+class RecordingBatchLauncher:
+    """A :class:`lockgate.ports.BatchLauncher` that keeps each started job and its chunks."""
+
+    started: list[tuple[BatchJob, list[Chunk]]] = field(default_factory=list)
+
+    def start(self, job: BatchJob, chunks: Sequence[Chunk]) -> str:
+        self.started.append((job, list(chunks)))
+        return f"arn:aws:states:us-east-1:123456789012:execution:batch:{len(self.started)}"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # values only appear in annotations: the light serving path loads no more
     from lockgate.domain.artifacts import ArtifactRef
+    from lockgate.domain.batch import BatchJob, Chunk
     from lockgate.domain.capture import LabelReceipt, Prediction
     from lockgate.domain.check import CheckResult, LogKind, LogRead
     from lockgate.domain.dataset import DatasetRecord, UploadDigest, UploadHead, UploadRecord, UploadRef
@@ -380,3 +381,11 @@ class BatchFiles(Protocol):
     def read_output(self, key: str) -> bytes: ...
 
     def write_output(self, key: str, body: bytes, *, content_type: str | None = None) -> None: ...
+
+
+class BatchLauncher(Protocol):
+    """Starts the batch state machine's Map over a file's chunks (``StepFunctionsBatchLauncher``)."""
+
+    def start(self, job: BatchJob, chunks: Sequence[Chunk]) -> str:
+        """Start scoring ``chunks`` in parallel, merging after; returns the execution's ARN."""
+        ...

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes.lifecycle import InMemoryArtifacts, InMemoryModelRegistry
-from fakes.serving import InMemoryBatchFiles
+from fakes.lifecycle import InMemoryArtifacts, InMemoryModelRegistry, RecordingPublisher
+from fakes.serving import InMemoryBatchFiles, RecordingBatchLauncher
 from lockgate.domain.batch import BatchJob, Chunk, Part, job_for
 from lockgate.domain.model_version import NewModelVersion
 from lockgate.errors import InvalidRequestError
-from lockgate.services.batch import merge, plan, score_chunk
+from lockgate.services.batch import BatchStarted, merge, plan, score_chunk, start_batch
 from lockgate.serving.predictor import Predictor, clear_session_cache
 from support.serving_models import classifier
 
@@ -149,3 +149,41 @@ def test_parquet_is_planned_by_row_group(served: tuple[Predictor, int]) -> None:
     assert [(c.start, c.end) for c in chunks] == [(0, 1), (1, 2), (2, 3)]
     parts = [score_chunk(job, c, predictor=predictor, files=files) for c in chunks]
     assert merge(job, parts, files=files).rows == len(rows)
+
+
+def test_a_small_file_is_scored_merged_and_announced_at_once(served: tuple[Predictor, int]) -> None:
+    predictor, version = served
+    # GIVEN a file of one chunk dropped under batch/income/
+    files, launcher, publisher = InMemoryBatchFiles(), RecordingBatchLauncher(), RecordingPublisher()
+    data, rows = people_csv()
+    files.sources[(BUCKET, KEY)] = data
+    # WHEN it is started
+    summary = start_batch(
+        BUCKET, KEY, predictor=predictor, files=files, launcher=launcher, publisher=publisher
+    )
+    # THEN no state machine runs: the output is written and Batch Scored names it, with the errors
+    assert not isinstance(summary, BatchStarted) and launcher.started == []
+    assert summary.version == version and summary.rows == len(rows) and summary.errors == 1
+    assert len(lines(files, summary.output_key)) == len(rows)
+    assert [(kind, detail["output_key"]) for kind, detail in publisher.events] == [
+        ("Batch Scored", summary.output_key)
+    ]
+
+
+def test_a_big_file_goes_to_the_state_machine_pinned_to_todays_champion(
+    served: tuple[Predictor, int],
+) -> None:
+    predictor, version = served
+    # GIVEN a file bigger than one chunk
+    files, launcher, publisher = InMemoryBatchFiles(), RecordingBatchLauncher(), RecordingPublisher()
+    files.sources[(BUCKET, KEY)] = people_csv()[0]
+    # WHEN it is started with small chunks
+    started = start_batch(
+        BUCKET, KEY, predictor=predictor, files=files, launcher=launcher, publisher=publisher, chunk_bytes=64
+    )
+    # THEN one execution gets every chunk of a job pinned to the champion's version; nothing is announced yet
+    assert isinstance(started, BatchStarted) and started.chunks > 1
+    [(job, chunks)] = launcher.started
+    assert job.version == version and len(chunks) == started.chunks
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert publisher.events == [] and files.outputs == {}

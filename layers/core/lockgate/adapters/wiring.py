@@ -28,7 +28,7 @@ from lockgate.adapters.s3_batch import S3BatchFiles
 from lockgate.adapters.s3_capture import S3CaptureLog
 from lockgate.adapters.s3_logs import S3DatasetDrop, S3Logs, S3Uploads
 from lockgate.adapters.s3_uploads import S3UploadSource
-from lockgate.adapters.sfn_training import StepFunctionsTrainingLauncher
+from lockgate.adapters.sfn_launchers import StepFunctionsBatchLauncher, StepFunctionsTrainingLauncher
 from lockgate.adapters.sns import SnsAlerts
 from lockgate.adapters.stepfunctions import StepFunctionsTaskTokens
 from lockgate.config import Settings, settings
@@ -139,3 +139,9 @@ def training_launcher() -> StepFunctionsTrainingLauncher:
 @_cached
 def alerts() -> SnsAlerts:
     return SnsAlerts(settings().alerts_topic_arn)
+
+
+@_cached
+def batch_launcher() -> StepFunctionsBatchLauncher:
+    # Not required up front: a file of one chunk never starts the state machine.
+    return StepFunctionsBatchLauncher(settings().batch_state_machine_arn)

@@ -20,11 +20,13 @@ import io
 import json
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from lockgate.domain.batch import OUTPUT_COLUMNS, BatchJob, BatchSummary, Chunk, Part
+from lockgate.domain import events
+from lockgate.domain.batch import OUTPUT_COLUMNS, BatchJob, BatchSummary, Chunk, Part, job_for
 from lockgate.errors import InvalidRequestError
-from lockgate.ports import BatchFiles
+from lockgate.ports import BatchFiles, BatchLauncher, Publisher
 from lockgate.serving.predictor import Predictor
 from lockgate.serving.signature import Signature
 
@@ -145,3 +147,49 @@ def merge(job: BatchJob, parts: Sequence[Part], *, files: BatchFiles) -> BatchSu
         rows=sum(p.rows for p in parts),
         errors=sum(p.errors for p in parts),
     )
+
+
+@dataclass(frozen=True)
+class BatchStarted:
+    """A file too big for one chunk: scoring continues in the batch state machine."""
+
+    execution_arn: str
+    chunks: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"execution_arn": self.execution_arn, "chunks": self.chunks}
+
+
+def finish_batch(
+    job: BatchJob, parts: Sequence[Part], *, files: BatchFiles, publisher: Publisher
+) -> BatchSummary:
+    """Merge the parts into the output file and announce ``Batch Scored``."""
+    summary = merge(job, parts, files=files)
+    publisher(events.BATCH_SCORED, summary.to_dict())
+    return summary
+
+
+def start_batch(
+    bucket: str,
+    key: str,
+    *,
+    predictor: Predictor,
+    files: BatchFiles,
+    launcher: BatchLauncher,
+    publisher: Publisher,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> BatchSummary | BatchStarted:
+    """Score a dropped ``batch/<model>/<name>`` file against the model's champion.
+
+    The version is pinned when the file arrives, so every chunk is scored by the same model even
+    if the champion moves meanwhile. A file of one chunk is scored and merged at once; a bigger
+    one starts the batch state machine, which calls :func:`score_chunk` per chunk and then
+    :func:`finish_batch`.
+    """
+    model = key.split("/")[1]
+    job = job_for(model, predictor.resolve(model).version, bucket, key)
+    chunks = plan(job, files=files, chunk_bytes=chunk_bytes)
+    if len(chunks) <= 1:
+        parts = [score_chunk(job, chunk, predictor=predictor, files=files) for chunk in chunks]
+        return finish_batch(job, parts, files=files, publisher=publisher)
+    return BatchStarted(execution_arn=launcher.start(job, chunks), chunks=len(chunks))
