@@ -72,16 +72,7 @@ class InMemoryDatasetStore:
                 return dataset
             if existing.upload_id == record.upload_id:
                 return existing
-            duplicate = replace(
-                record,
-                status="duplicate",
-                created_at=now,
-                updated_at=now,
-                reasons=(
-                    f"same bytes as {existing.source_key} "
-                    f"(dataset {existing.dataset_id[:12]}, {existing.status})",
-                ),
-            )
+            duplicate = record.duplicate_of(existing, now=now)
             self._put_upload(duplicate, "duplicate")
             return duplicate
 

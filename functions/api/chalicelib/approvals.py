@@ -14,20 +14,22 @@ routes = Blueprint(__name__)
 @routes.route("/models/{model}/versions/{version}/approve", methods=["POST"], content_types=JSON)
 @api
 def approve(model: str, version: str) -> Response:
-    request = routes.current_request
-    who = principal(request, admin=True)
-    comment = comment_param(request.raw_body)
-    decided = registry().approve(model, version_param(version), actor=who.name, comment=comment)
-    return reply(200, decided.to_dict())
+    return _decide(model, version, approve=True)
 
 
 @routes.route("/models/{model}/versions/{version}/reject", methods=["POST"], content_types=JSON)
 @api
 def reject(model: str, version: str) -> Response:
+    return _decide(model, version, approve=False)
+
+
+def _decide(model: str, version: str, *, approve: bool) -> Response:
+    """An admin's decision on a pending version, with an optional comment, recorded by name."""
     request = routes.current_request
     who = principal(request, admin=True)
     comment = comment_param(request.raw_body)
-    decided = registry().reject(model, version_param(version), actor=who.name, comment=comment)
+    decide = registry().approve if approve else registry().reject
+    decided = decide(model, version_param(version), actor=who.name, comment=comment)
     return reply(200, decided.to_dict())
 
 

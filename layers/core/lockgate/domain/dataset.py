@@ -14,7 +14,7 @@ wins) and one upload record per upload event (``new``, ``duplicate`` or ``reject
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -141,6 +141,13 @@ class DatasetRecord:
         kwargs["reasons"] = tuple(kwargs.get("reasons") or ())
         kwargs["parents"] = tuple(kwargs.get("parents") or ())
         return cls(**kwargs)
+
+    def duplicate_of(self, existing: DatasetRecord, *, now: str) -> DatasetRecord:
+        """This upload, recorded as a duplicate of ``existing`` (the same bytes, uploaded earlier)."""
+        reason = (
+            f"same bytes as {existing.source_key} (dataset {existing.dataset_id[:12]}, {existing.status})"
+        )
+        return replace(self, status="duplicate", created_at=now, updated_at=now, reasons=(reason,))
 
 
 @dataclass(frozen=True)

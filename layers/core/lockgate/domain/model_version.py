@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,24 +73,7 @@ class NewModelVersion:
         return [{"actor": SYSTEM_ACTOR, "action": "auto-approve", "comment": "gates passed", "at": now}]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "status": self.status,
-            "run_id": self.run_id,
-            "dataset_id": self.dataset_id,
-            "model_artifact": self.model_artifact,
-            "baseline_id": self.baseline_id,
-            "holdout_id": self.holdout_id,
-            "spec_id": self.spec_id,
-            "report_id": self.report_id,
-            "signature": self.signature,
-            "metrics": self.metrics,
-            "params": self.params,
-            "seed": self.seed,
-            "environment": self.environment,
-            "code_version": self.code_version,
-            "intent": self.intent,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -121,30 +104,8 @@ class ModelVersion:
     aliases: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "version": self.version,
-            "status": self.status,
-            "run_id": self.run_id,
-            "dataset_id": self.dataset_id,
-            "model_artifact": self.model_artifact,
-            "baseline_id": self.baseline_id,
-            "holdout_id": self.holdout_id,
-            "spec_id": self.spec_id,
-            "report_id": self.report_id,
-            "signature": self.signature,
-            "metrics": self.metrics,
-            "params": self.params,
-            "seed": self.seed,
-            "environment": self.environment,
-            "code_version": self.code_version,
-            "intent": self.intent,
-            "model_card_id": self.model_card_id,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "approvals": list(self.approvals),
-            "aliases": list(self.aliases),
-        }
+        """Every field, deep-copied, so a caller cannot change the value through it."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, item: dict[str, Any], aliases: Sequence[str] | None = None) -> ModelVersion:

@@ -100,16 +100,7 @@ class DynamoDBDatasetStore:
         existing = self.get(record.model, record.dataset_id)
         if existing.upload_id == record.upload_id:
             return existing  # the same event again: the caller may safely (re)start its execution
-        duplicate = replace(
-            record,
-            status="duplicate",
-            created_at=now,
-            updated_at=now,
-            reasons=(
-                f"same bytes as {existing.source_key} "
-                f"(dataset {existing.dataset_id[:12]}, {existing.status})",
-            ),
-        )
+        duplicate = record.duplicate_of(existing, now=now)
         self._put_upload(duplicate, "duplicate")
         return duplicate
 
